@@ -1,0 +1,105 @@
+// Region: a range of virtual memory whose pages live in far memory and are
+// brought into local DRAM on demand, within a local-memory budget.
+//
+// The range is reserved with mmap and registered with userfaultfd. A fault
+// thread serves missing-page faults from the Backend, a prefetch worker
+// installs pages the Prefetcher predicts, and an evictor writes dirty pages
+// back and drops them when residency passes the budget. Pages are installed
+// write-protected unless the fault was a write, so the first write to a clean
+// page is seen and clean pages are dropped without write-back.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "prescient/backend.h"
+#include "prescient/status.h"
+
+namespace prescient {
+
+class Prefetcher;
+
+// How the fault thread waits for userfaultfd messages.
+//   kPoll:   poll(2) and sleep; costs no CPU when idle, adds a wakeup per fault.
+//   kSpin:   busy-poll read(2); lowest latency, burns a core.
+//   kHybrid: spin for `spin_us` after each fault, then poll(2).
+enum class FaultLoopMode { kPoll, kSpin, kHybrid };
+bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode);
+
+struct RegionOptions {
+  size_t reserve_bytes = size_t{64} << 30;  // virtual size of the region
+  // The local-memory budget. When local_bytes > 0 it is fixed; otherwise it is
+  // local_fraction of the footprint: the high-water mark of populated pages.
+  size_t local_bytes = 0;
+  double local_fraction = 1.0;
+  FaultLoopMode loop = FaultLoopMode::kHybrid;
+  int spin_us = 50;
+  int fault_threads = 1;
+  size_t evict_batch_pages = 32;   // pages written back per batched request
+  size_t prefetch_queue_pages = 1024;
+  std::string prefetch = "none";   // policy name, see MakePrefetcher()
+  // Called once on an unrecoverable error (far memory lost or unreachable),
+  // from a runtime thread. Application threads may be blocked in faults at
+  // that point, so the default handler prints the error and _exit()s.
+  std::function<void(const Status&)> on_fatal;
+};
+
+// The smallest budget a region accepts: one eviction batch per fault thread
+// plus room for the prefetch queue to make progress.
+inline constexpr size_t kMinLocalBytes = size_t{1} << 20;
+
+struct LatencySummary {
+  double p50_us = 0, p90_us = 0, p99_us = 0, max_us = 0, mean_us = 0;
+  uint64_t count = 0;
+};
+
+struct RegionStats {
+  uint64_t demand_faults = 0;      // missing-page faults raised by the application
+  uint64_t zero_fills = 0;         // of which: first touch, served without a read
+  uint64_t write_protect_faults = 0;  // first write to a clean resident page
+  uint64_t pages_fetched = 0;      // pages read from the backend (demand + prefetch)
+  uint64_t pages_written_back = 0;
+  uint64_t pages_evicted = 0;      // pages dropped from local memory
+  uint64_t pages_discarded = 0;    // pages freed by the application
+  uint64_t prefetch_issued = 0;
+  uint64_t prefetch_installed = 0;
+  uint64_t prefetch_used = 0;      // installed and later faulted on while in flight or touched
+  uint64_t resident_pages = 0;
+  uint64_t peak_resident_pages = 0;
+  uint64_t footprint_pages = 0;    // populated pages: resident or held by the backend
+  uint64_t peak_footprint_pages = 0;
+  uint64_t budget_pages = 0;       // the budget in force now
+  LatencySummary fault_latency;    // fault message read -> page installed
+};
+
+class Region {
+ public:
+  // Reserves and registers the range and starts the runtime threads.
+  static std::unique_ptr<Region> Create(const RegionOptions& options, std::unique_ptr<Backend> backend, Status* status);
+  ~Region();  // stops the threads; the range is unmapped
+
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+
+  std::byte* base() const;
+  size_t size() const;
+  bool contains(const void* p) const;
+
+  // Forgets the contents of the whole pages inside [addr, addr + len): local
+  // copies are dropped, the backend is told, and the next touch reads zeros.
+  Status discard(void* addr, size_t len);
+
+  RegionStats stats() const;
+  const Backend& backend() const;
+
+  class Impl;
+
+ private:
+  explicit Region(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace prescient
