@@ -9,7 +9,9 @@
 
 namespace prescient {
 
-inline thread_local bool t_is_runtime_thread = false;
+// initial-exec: the preloaded library is loaded at start-up, so its TLS is in
+// the static block and reading it can never call malloc (which would recurse).
+inline thread_local bool t_is_runtime_thread __attribute__((tls_model("initial-exec"))) = false;
 
 // Call first thing in every thread the runtime or a backend starts.
 inline void MarkRuntimeThread() { t_is_runtime_thread = true; }
