@@ -1,0 +1,13 @@
+// Constructors of the built-in prefetch policies; see registry.cc for names.
+#pragma once
+
+#include <memory>
+
+#include "prescient/prefetcher.h"
+
+namespace prescient {
+
+std::unique_ptr<Prefetcher> MakeNonePrefetcher(const PrefetchOptions& options);
+std::unique_ptr<Prefetcher> MakeReadaheadPrefetcher(const PrefetchOptions& options);
+
+}  // namespace prescient

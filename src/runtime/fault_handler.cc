@@ -1,0 +1,208 @@
+#include "runtime/fault_handler.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+#include "runtime/thread_role.h"
+
+namespace prescient {
+
+namespace {
+constexpr size_t kMaxMessages = 64;
+alignas(kPageSize) const std::byte kZeroPage[kPageSize] = {};
+}  // namespace
+
+FaultHandler::FaultHandler(RegionCore* core, Evictor* evictor, PrefetchWorker* prefetch, std::unique_ptr<Prefetcher> prefetcher)
+    : core_(core), evictor_(evictor), prefetch_(prefetch), prefetcher_(std::move(prefetcher)) {}
+
+FaultHandler::~FaultHandler() {
+  Stop();
+  if (stop_fd_ >= 0) close(stop_fd_);
+}
+
+Status FaultHandler::Start() {
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) return Status::FromErrno("eventfd", errno);
+  int n = std::max(1, core_->options().fault_threads);
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Run(); });
+  return Status::Ok();
+}
+
+void FaultHandler::Stop() {
+  if (stop_.exchange(true)) return;
+  uint64_t one = 1;
+  if (stop_fd_ >= 0) {
+    ssize_t ignored = write(stop_fd_, &one, sizeof(one));
+    (void)ignored;
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+bool FaultHandler::AwaitMessages(uint64_t last_fault_ns) {
+  const RegionOptions& opt = core_->options();
+  bool spin = opt.loop == FaultLoopMode::kSpin ||
+              (opt.loop == FaultLoopMode::kHybrid && NowNanos() - last_fault_ns < static_cast<uint64_t>(opt.spin_us) * 1000);
+  if (spin) {
+    CpuRelax();
+    return !stop_.load(std::memory_order_relaxed);
+  }
+  pollfd fds[2] = {{core_->uffd().fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+  // The timeout is a safety net for a missed stop; messages wake us at once.
+  int r = poll(fds, 2, 1000);
+  if (r < 0 && errno != EINTR) core_->Fatal(Status::FromErrno("poll on userfaultfd", errno));
+  return !stop_.load(std::memory_order_relaxed);
+}
+
+void FaultHandler::Run() {
+  MarkRuntimeThread();
+  uffd_msg msgs[kMaxMessages];
+  uint64_t last_fault_ns = 0;
+  while (!stop_.load(std::memory_order_relaxed) && !core_->failed()) {
+    ssize_t n = read(core_->uffd().fd(), msgs, sizeof(msgs));
+    if (n > 0) {
+      HandleBatch(msgs, static_cast<size_t>(n) / sizeof(uffd_msg));
+      last_fault_ns = NowNanos();
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      core_->Fatal(Status::FromErrno("read from userfaultfd", errno));
+      return;
+    }
+    if (!AwaitMessages(last_fault_ns)) return;
+  }
+}
+
+void FaultHandler::HandleBatch(const uffd_msg* msgs, size_t count) {
+  const uint64_t start_ns = NowNanos();
+  std::vector<Pending> pending;
+  pending.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const uffd_msg& m = msgs[i];
+    if (m.event != UFFD_EVENT_PAGEFAULT) continue;
+    uint64_t page = core_->PageOf(m.arg.pagefault.address);
+    if (page >= core_->pages()) continue;
+    if (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
+      OnWriteProtect(page);
+    } else {
+      OnMissing(page, (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0, m.arg.pagefault.feat.ptid, &pending);
+    }
+  }
+  if (pending.empty()) return;
+  evictor_->MakeRoom(0);
+
+  // Submit the reads first, so zero-fills and inference overlap the transfer.
+  thread_local std::vector<std::byte> buffer(kMaxMessages * kPageSize);
+  std::vector<PageIo> reads;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (!pending[i].was_empty) reads.push_back({pending[i].page, buffer.data() + i * kPageSize});
+  }
+  Status st;
+  IoTicket ticket = reads.empty() ? 0 : core_->backend().read_pages(reads, &st);
+  if (!reads.empty() && ticket == 0) {
+    core_->Fatal(Status::Unavailable(fmt::format("cannot read from {}: {}", core_->backend().describe(), st.message())));
+    return;
+  }
+  for (const Pending& p : pending) {
+    if (!p.was_empty) continue;
+    // A zero page installed writable on a write fault saves a second fault.
+    st = core_->Install(p.page, kZeroPage, /*dirty=*/p.write, /*backed=*/false, /*prefetched=*/false, /*wake_now=*/true);
+    if (!st.ok()) return core_->Fatal(st);
+    core_->fault_latency().Record(NowNanos() - start_ns);
+  }
+  core_->counters().zero_fills.fetch_add(pending.size() - reads.size(), std::memory_order_relaxed);
+  Predict(pending, start_ns);
+
+  if (ticket != 0) {
+    st = core_->backend().wait(ticket);
+    if (!st.ok()) {
+      // Never zero-fill in place of lost data: the faulting threads stay
+      // blocked and the process ends with the error.
+      core_->Fatal(Status::Unavailable(fmt::format("reading {} pages from {} failed: {}", reads.size(), core_->backend().describe(), st.message())));
+      return;
+    }
+    core_->counters().pages_fetched.fetch_add(reads.size(), std::memory_order_relaxed);
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const Pending& p = pending[i];
+      if (p.was_empty) continue;
+      st = core_->Install(p.page, buffer.data() + i * kPageSize, /*dirty=*/p.write, /*backed=*/true, /*prefetched=*/false, /*wake_now=*/true);
+      if (!st.ok()) return core_->Fatal(st);
+      core_->fault_latency().Record(NowNanos() - start_ns);
+    }
+  }
+}
+
+void FaultHandler::OnMissing(uint64_t page, bool write, uint32_t thread_id, std::vector<Pending>* pending) {
+  PageStateTable& table = core_->table();
+  PageWord w = table.Load(page);
+  while (true) {
+    PageState s = w.state();
+    if (s == PageState::kEmpty || s == PageState::kRemote) {
+      bool was_empty = false;
+      if (core_->BeginFetch(page, /*for_prefetch=*/false, &was_empty)) {
+        core_->counters().demand_faults.fetch_add(1, std::memory_order_relaxed);
+        pending->push_back({page, write, was_empty, thread_id});
+        return;
+      }
+      w = table.Load(page);
+      continue;
+    }
+    if (IsMapped(s)) {
+      // Installed after this fault was raised: the access just needs a retry.
+      if (w.has(PageWord::kPrefetched) && table.Cas(page, &w, w.clear(PageWord::kPrefetched))) core_->NotePrefetchHit(page);
+      core_->WakePage(page);
+      return;
+    }
+    // Someone else owns the page right now; its owner wakes us when done.
+    if (w.has(PageWord::kWaiter) || table.Cas(page, &w, w.set(PageWord::kWaiter))) {
+      core_->counters().demand_faults.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+void FaultHandler::OnWriteProtect(uint64_t page) {
+  PageStateTable& table = core_->table();
+  PageWord w = table.Load(page);
+  while (true) {
+    PageState s = w.state();
+    if (s == PageState::kClean) {
+      if (!table.Cas(page, &w, w.with_state(PageState::kUnprotecting))) continue;
+      Status st = core_->uffd().WriteProtect(core_->PageAddress(page), kPageSize, /*protect=*/false, /*wake=*/true);
+      if (!st.ok()) return core_->Fatal(st);
+      PageWord before = table.Exchange(page, w.with_state(PageState::kDirty).clear(PageWord::kPrefetched | PageWord::kWaiter));
+      if (before.has(PageWord::kPrefetched)) core_->NotePrefetchHit(page);
+      if (before.has(PageWord::kWaiter)) core_->WakePage(page);
+      core_->counters().write_protect_faults.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (IsTransient(s)) {
+      if (w.has(PageWord::kWaiter) || table.Cas(page, &w, w.set(PageWord::kWaiter))) return;
+      continue;
+    }
+    // Dirty already, or evicted since: the retry will find its way.
+    core_->WakePage(page);
+    return;
+  }
+}
+
+void FaultHandler::Predict(const std::vector<Pending>& faults, uint64_t now_ns) {
+  if (!prefetcher_) return;
+  std::vector<uint64_t> candidates, hits;
+  core_->DrainPrefetchHits(&hits);
+  {
+    std::lock_guard<std::mutex> lock(prefetcher_mu_);
+    for (uint64_t page : hits) prefetcher_->on_prefetch_hit(page);
+    for (const Pending& p : faults) prefetcher_->on_fault({p.page, now_ns, p.thread_id, p.write}, &candidates);
+  }
+  prefetch_->Enqueue(candidates);
+}
+
+}  // namespace prescient

@@ -1,0 +1,61 @@
+// FaultHandler: the threads that serve userfaultfd messages.
+//
+// Each thread reads messages in batches. For missing-page faults it takes the
+// pages into Fetching, submits one batched backend read for all of them, and
+// then, while that read is in flight, zero-fills first touches and asks the
+// Prefetcher what comes next. Write-protect faults mark a clean page dirty.
+// A fault on a page some other thread is already moving just records that it
+// waits; that thread wakes it.
+#pragma once
+
+#include <linux/userfaultfd.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "prescient/prefetcher.h"
+#include "runtime/evictor.h"
+#include "runtime/prefetch_worker.h"
+#include "runtime/region_core.h"
+
+namespace prescient {
+
+class FaultHandler {
+ public:
+  FaultHandler(RegionCore* core, Evictor* evictor, PrefetchWorker* prefetch, std::unique_ptr<Prefetcher> prefetcher);
+  ~FaultHandler();
+  Status Start();
+  void Stop();
+
+ private:
+  struct Pending {
+    uint64_t page;
+    bool write;
+    bool was_empty;
+    uint32_t thread_id;
+  };
+
+  void Run();
+  // Blocks (per the loop mode) until messages may be readable; false on stop.
+  bool AwaitMessages(uint64_t last_fault_ns);
+  void HandleBatch(const uffd_msg* msgs, size_t count);
+  // Classifies one missing-page fault; appends to *pending when this thread
+  // now owns the page's fetch.
+  void OnMissing(uint64_t page, bool write, uint32_t thread_id, std::vector<Pending>* pending);
+  void OnWriteProtect(uint64_t page);
+  void Predict(const std::vector<Pending>& faults, uint64_t now_ns);
+
+  RegionCore* core_;
+  Evictor* evictor_;
+  PrefetchWorker* prefetch_;
+  std::unique_ptr<Prefetcher> prefetcher_;
+  std::mutex prefetcher_mu_;  // policies are single-threaded
+  std::vector<std::thread> threads_;
+  int stop_fd_ = -1;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace prescient

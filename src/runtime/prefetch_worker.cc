@@ -1,0 +1,91 @@
+#include "runtime/prefetch_worker.h"
+
+#include <fmt/format.h>
+
+#include "runtime/thread_role.h"
+
+namespace prescient {
+
+namespace {
+constexpr size_t kBatchPages = 32;
+}
+
+PrefetchWorker::PrefetchWorker(RegionCore* core, Evictor* evictor) : core_(core), evictor_(evictor) {}
+
+PrefetchWorker::~PrefetchWorker() { Stop(); }
+
+void PrefetchWorker::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void PrefetchWorker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PrefetchWorker::Enqueue(std::span<const uint64_t> pages) {
+  if (pages.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint64_t p : pages) {
+      if (p >= core_->pages()) continue;
+      if (queue_.size() >= core_->options().prefetch_queue_pages) queue_.pop_front();
+      queue_.push_back(p);
+    }
+  }
+  cv_.notify_one();
+}
+
+void PrefetchWorker::Run() {
+  MarkRuntimeThread();
+  std::deque<uint64_t> batch;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      while (!queue_.empty() && batch.size() < kBatchPages) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    if (!core_->failed()) FetchBatch(batch);
+    batch.clear();
+  }
+}
+
+void PrefetchWorker::FetchBatch(std::deque<uint64_t>& candidates) {
+  thread_local std::vector<std::byte> buffer(kBatchPages * kPageSize);
+  std::vector<PageIo> ios;
+  for (uint64_t page : candidates) {
+    bool was_empty = false;
+    // Only pages the backend holds are worth fetching; anything resident or
+    // in transit is skipped.
+    if (!core_->BeginFetch(page, /*for_prefetch=*/true, &was_empty)) continue;
+    ios.push_back({page, buffer.data() + ios.size() * kPageSize});
+  }
+  if (ios.empty()) return;
+  evictor_->MakeRoom(0);
+  core_->counters().prefetch_issued.fetch_add(ios.size(), std::memory_order_relaxed);
+  Status st;
+  IoTicket t = core_->backend().read_pages(ios, &st);
+  if (t != 0) st = core_->backend().wait(t);
+  if (!st.ok()) {
+    for (const PageIo& io : ios) core_->AbandonFetch(io.page_no, false);
+    core_->Fatal(Status::Unavailable(fmt::format("prefetch of {} pages from {} failed: {}", ios.size(), core_->backend().describe(), st.message())));
+    return;
+  }
+  core_->counters().pages_fetched.fetch_add(ios.size(), std::memory_order_relaxed);
+  for (const PageIo& io : ios) {
+    st = core_->Install(io.page_no, io.data, /*dirty=*/false, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
+    if (!st.ok()) {
+      core_->Fatal(st);
+      return;
+    }
+  }
+  core_->counters().prefetch_installed.fetch_add(ios.size(), std::memory_order_relaxed);
+}
+
+}  // namespace prescient

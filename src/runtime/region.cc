@@ -1,0 +1,146 @@
+// Region: wires the core, the evictor, the prefetch worker and the fault
+// handler together, and implements free()-time discard.
+#include "prescient/region.h"
+
+#include <sched.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "prescient/prefetcher.h"
+#include "runtime/evictor.h"
+#include "runtime/fault_handler.h"
+#include "runtime/prefetch_worker.h"
+#include "runtime/region_core.h"
+
+namespace prescient {
+
+bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode) {
+  if (text == "poll") *mode = FaultLoopMode::kPoll;
+  else if (text == "spin") *mode = FaultLoopMode::kSpin;
+  else if (text == "hybrid") *mode = FaultLoopMode::kHybrid;
+  else return false;
+  return true;
+}
+
+class Region::Impl {
+ public:
+  Impl(const RegionOptions& options, std::unique_ptr<Backend> backend)
+      : core(options, std::move(backend)), evictor(&core), prefetch(&core, &evictor) {}
+
+  ~Impl() {
+    // Stop the producers of work before its consumers.
+    if (faults) faults->Stop();
+    prefetch.Stop();
+    evictor.Stop();
+  }
+
+  RegionCore core;
+  Evictor evictor;
+  PrefetchWorker prefetch;
+  std::unique_ptr<FaultHandler> faults;
+};
+
+Region::Region(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Region::~Region() = default;
+
+std::unique_ptr<Region> Region::Create(const RegionOptions& options, std::unique_ptr<Backend> backend, Status* status) {
+  if (!backend) {
+    *status = Status::InvalidArgument("a region needs a backend");
+    return nullptr;
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(backend));
+  *status = impl->core.Init();
+  if (!status->ok()) return nullptr;
+  PrefetchOptions popts;
+  popts.region_pages = impl->core.pages();
+  auto prefetcher = MakePrefetcher(options.prefetch, popts, status);
+  if (!prefetcher) return nullptr;
+  impl->faults = std::make_unique<FaultHandler>(&impl->core, &impl->evictor, &impl->prefetch, std::move(prefetcher));
+  impl->evictor.Start();
+  impl->prefetch.Start();
+  *status = impl->faults->Start();
+  if (!status->ok()) return nullptr;
+  return std::unique_ptr<Region>(new Region(std::move(impl)));
+}
+
+std::byte* Region::base() const { return impl_->core.base(); }
+size_t Region::size() const { return impl_->core.pages() << kPageShift; }
+bool Region::contains(const void* p) const {
+  auto* b = static_cast<const std::byte*>(p);
+  return b >= base() && b < base() + size();
+}
+const Backend& Region::backend() const { return impl_->core.backend(); }
+
+Status Region::discard(void* addr, size_t len) {
+  RegionCore& core = impl_->core;
+  auto start = reinterpret_cast<uint64_t>(addr);
+  auto end = start + len;
+  auto base = reinterpret_cast<uint64_t>(core.base());
+  if (start < base || end > base + size() || end < start)
+    return Status::InvalidArgument(fmt::format("discard of [{:#x}, {:#x}) is outside the region", start, end));
+  uint64_t first = (start - base + kPageSize - 1) >> kPageShift;
+  uint64_t last = (end - base) >> kPageShift;  // exclusive
+  if (first >= last) return Status::Ok();
+
+  // Take every page into Discarding; pages mid-transition finish first (their
+  // owners never wait on us, so this cannot deadlock).
+  PageStateTable& table = core.table();
+  std::vector<PageWord> before(last - first);
+  for (uint64_t p = first; p < last; ++p) {
+    PageWord w = table.Load(p);
+    while (IsTransient(w.state()) || !table.Cas(p, &w, w.with_state(PageState::kDiscarding))) {
+      if (IsTransient(w.state())) {
+        sched_yield();
+        w = table.Load(p);
+      }
+    }
+    before[p - first] = w;
+  }
+  if (madvise(core.PageAddress(first), (last - first) << kPageShift, MADV_DONTNEED) != 0)
+    return Status::FromErrno("MADV_DONTNEED of freed pages", errno);
+
+  uint64_t mapped = 0, populated = 0;
+  bool any_backed = false;
+  for (uint64_t p = first; p < last; ++p) {
+    PageWord w = before[p - first];
+    mapped += IsMapped(w.state()) ? 1 : 0;
+    populated += w.state() != PageState::kEmpty ? 1 : 0;
+    any_backed |= w.has(PageWord::kBacked);
+    // Generation survives so stale residency entries stay recognisable.
+    PageWord old = table.Exchange(p, PageWord{w.raw & ~(PageWord::kStateMask | PageWord::kWaiter | PageWord::kBacked | PageWord::kPrefetched)});
+    if (old.has(PageWord::kWaiter)) core.WakePage(p);
+  }
+  core.Uncharge(mapped);
+  core.ShrinkFootprint(populated);
+  core.counters().pages_discarded.fetch_add(populated, std::memory_order_relaxed);
+  if (any_backed) return core.backend().discard_pages(first, last - first);
+  return Status::Ok();
+}
+
+RegionStats Region::stats() const {
+  RegionCore& core = impl_->core;
+  RegionCounters& c = core.counters();
+  RegionStats s;
+  s.demand_faults = c.demand_faults.load();
+  s.zero_fills = c.zero_fills.load();
+  s.write_protect_faults = c.write_protect_faults.load();
+  s.pages_fetched = c.pages_fetched.load();
+  s.pages_written_back = c.pages_written_back.load();
+  s.pages_evicted = c.pages_evicted.load();
+  s.pages_discarded = c.pages_discarded.load();
+  s.prefetch_issued = c.prefetch_issued.load();
+  s.prefetch_installed = c.prefetch_installed.load();
+  s.prefetch_used = c.prefetch_used.load();
+  s.resident_pages = core.ChargedPages();
+  s.peak_resident_pages = core.PeakChargedPages();
+  s.footprint_pages = core.FootprintPages();
+  s.peak_footprint_pages = core.PeakFootprintPages();
+  s.budget_pages = core.BudgetPages();
+  s.fault_latency = core.fault_latency().Summarize();
+  return s;
+}
+
+}  // namespace prescient

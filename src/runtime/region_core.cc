@@ -1,0 +1,139 @@
+#include "runtime/region_core.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace prescient {
+
+namespace {
+
+void UpdatePeak(std::atomic<uint64_t>& peak, uint64_t value) {
+  uint64_t prev = peak.load(std::memory_order_relaxed);
+  while (value > prev && !peak.compare_exchange_weak(prev, value, std::memory_order_relaxed)) {
+  }
+}
+
+// Default fatal handler. Application threads may be blocked in faults that
+// can no longer be served, so the only safe outcome is to end the process;
+// exit() could run destructors that fault, hence _exit().
+void DieOnFatal(const Status& status) {
+  std::string msg = fmt::format("prescient: fatal: far memory lost: {}; the program cannot continue without its pages\n", status.message());
+  ssize_t ignored = write(STDERR_FILENO, msg.data(), msg.size());
+  (void)ignored;
+  _exit(70);
+}
+
+}  // namespace
+
+RegionCore::RegionCore(const RegionOptions& options, std::unique_ptr<Backend> backend)
+    : options_(options), backend_(std::move(backend)) {
+  if (!options_.on_fatal) options_.on_fatal = DieOnFatal;
+  min_budget_pages_ = kMinLocalBytes >> kPageShift;
+  if (options_.local_bytes > 0) fixed_budget_pages_ = options_.local_bytes >> kPageShift;
+}
+
+RegionCore::~RegionCore() {
+  if (base_) munmap(base_, pages_ << kPageShift);
+}
+
+Status RegionCore::Init() {
+  if (options_.local_bytes > 0 && options_.local_bytes < kMinLocalBytes)
+    return Status::InvalidArgument(fmt::format("a local budget of {} bytes is below the minimum of {} bytes (1 MiB); raise it", options_.local_bytes, kMinLocalBytes));
+  if (options_.local_bytes == 0 && !(options_.local_fraction > 0 && options_.local_fraction <= 1.0))
+    return Status::InvalidArgument(fmt::format("local fraction {} must be above 0 and at most 1", options_.local_fraction));
+  if (options_.reserve_bytes < kPageSize) return Status::InvalidArgument("region size must be at least one page");
+  pages_ = options_.reserve_bytes >> kPageShift;
+  void* p = mmap(nullptr, pages_ << kPageShift, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return Status::FromErrno(fmt::format("cannot reserve {} bytes of address space for the region", pages_ << kPageShift), errno);
+  base_ = static_cast<std::byte*>(p);
+  // Huge pages would defeat per-page residency; khugepaged must leave us alone.
+  madvise(base_, pages_ << kPageShift, MADV_NOHUGEPAGE);
+  if (!table_.Init(pages_)) return Status::ResourceExhausted("cannot reserve the page table");
+  PRESCIENT_RETURN_IF_ERROR(uffd_.Open());
+  return uffd_.Register(base_, pages_ << kPageShift);
+}
+
+uint64_t RegionCore::BudgetPages() const {
+  if (fixed_budget_pages_ > 0) return fixed_budget_pages_;
+  auto share = static_cast<uint64_t>(options_.local_fraction * static_cast<double>(PeakFootprintPages()));
+  return std::max(min_budget_pages_, share);
+}
+
+void RegionCore::Charge(uint64_t pages) { UpdatePeak(peak_charged_, charged_.fetch_add(pages, std::memory_order_relaxed) + pages); }
+
+void RegionCore::GrowFootprint(uint64_t pages) {
+  UpdatePeak(peak_footprint_, footprint_.fetch_add(pages, std::memory_order_relaxed) + pages);
+}
+
+bool RegionCore::BeginFetch(uint64_t page, bool for_prefetch, bool* was_empty) {
+  PageWord w = table_.Load(page);
+  while (true) {
+    PageState s = w.state();
+    if (s != PageState::kEmpty && s != PageState::kRemote) return false;
+    // Prefetching a page that holds nothing would only waste memory.
+    if (for_prefetch && s == PageState::kEmpty) return false;
+    if (table_.Cas(page, &w, w.with_state(PageState::kFetching))) {
+      *was_empty = (s == PageState::kEmpty);
+      Charge(1);
+      if (*was_empty) GrowFootprint(1);
+      return true;
+    }
+  }
+}
+
+Status RegionCore::Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
+  PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(page), data, kPageSize, /*write_protect=*/!dirty, wake_now, nullptr));
+  PageWord w = table_.Load(page);
+  PageWord next;
+  do {
+    next = w.with_state(dirty ? PageState::kDirty : PageState::kClean).next_generation().clear(PageWord::kWaiter | PageWord::kPrefetched);
+    if (backed) next = next.set(PageWord::kBacked);
+    // A fault already waiting on a prefetch means the prefetch was used.
+    if (prefetched && !w.has(PageWord::kWaiter)) next = next.set(PageWord::kPrefetched);
+  } while (!table_.Cas(page, &w, next));
+  if (prefetched && w.has(PageWord::kWaiter)) NotePrefetchHit(page);
+  if (w.has(PageWord::kWaiter) && !wake_now) WakePage(page);
+  residency_.Push(page, next.generation());
+  return Status::Ok();
+}
+
+void RegionCore::AbandonFetch(uint64_t page, bool was_empty) {
+  PageWord w = table_.Load(page);
+  while (!table_.Cas(page, &w, w.with_state(was_empty ? PageState::kEmpty : PageState::kRemote).clear(PageWord::kWaiter))) {
+  }
+  Uncharge(1);
+  if (was_empty) ShrinkFootprint(1);
+  if (w.has(PageWord::kWaiter)) WakePage(page);
+}
+
+void RegionCore::WakePage(uint64_t page) {
+  Status st = uffd_.Wake(PageAddress(page), kPageSize);
+  if (!st.ok()) Fatal(st);
+}
+
+void RegionCore::NotePrefetchHit(uint64_t page) {
+  counters_.prefetch_used.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(hits_mu_);
+  // Bounded: with no faults to drain it, the policy only needs recent hits.
+  if (prefetch_hits_.size() < 4096) prefetch_hits_.push_back(page);
+}
+
+void RegionCore::DrainPrefetchHits(std::vector<uint64_t>* out) {
+  std::lock_guard<std::mutex> lock(hits_mu_);
+  out->swap(prefetch_hits_);
+  prefetch_hits_.clear();
+}
+
+void RegionCore::Fatal(const Status& status) {
+  std::call_once(fatal_once_, [&] {
+    failed_.store(true, std::memory_order_release);
+    options_.on_fatal(status);
+  });
+}
+
+}  // namespace prescient

@@ -1,0 +1,110 @@
+// RegionCore: the state the fault handler, prefetch worker, evictor and free()
+// share: the mapping, the userfaultfd, the page table, the eviction order, the
+// budget and the counters. The workers own the policy; the core owns the
+// invariants (a page is installed and retired only through the calls below).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/histogram.h"
+#include "prescient/backend.h"
+#include "prescient/region.h"
+#include "runtime/page_states.h"
+#include "runtime/residency_queue.h"
+#include "runtime/uffd.h"
+
+namespace prescient {
+
+struct RegionCounters {
+  std::atomic<uint64_t> demand_faults{0};
+  std::atomic<uint64_t> zero_fills{0};
+  std::atomic<uint64_t> write_protect_faults{0};
+  std::atomic<uint64_t> pages_fetched{0};
+  std::atomic<uint64_t> pages_written_back{0};
+  std::atomic<uint64_t> pages_evicted{0};
+  std::atomic<uint64_t> pages_discarded{0};
+  std::atomic<uint64_t> prefetch_issued{0};
+  std::atomic<uint64_t> prefetch_installed{0};
+  std::atomic<uint64_t> prefetch_used{0};
+};
+
+class RegionCore {
+ public:
+  RegionCore(const RegionOptions& options, std::unique_ptr<Backend> backend);
+  ~RegionCore();
+  // Reserves the range and registers it with userfaultfd.
+  Status Init();
+
+  const RegionOptions& options() const { return options_; }
+  std::byte* base() const { return base_; }
+  uint64_t pages() const { return pages_; }
+  std::byte* PageAddress(uint64_t page) const { return base_ + (page << kPageShift); }
+  uint64_t PageOf(uint64_t address) const { return (address - reinterpret_cast<uint64_t>(base_)) >> kPageShift; }
+
+  Userfaultfd& uffd() { return uffd_; }
+  PageStateTable& table() { return table_; }
+  ResidencyQueue& residency() { return residency_; }
+  Backend& backend() { return *backend_; }
+  RegionCounters& counters() { return counters_; }
+  LatencyHistogram& fault_latency() { return fault_latency_; }
+
+  // --- Budget. Pages are charged when they enter Fetching and uncharged when
+  // they leave local memory, so in-flight reads count against the budget.
+  uint64_t BudgetPages() const;
+  uint64_t ChargedPages() const { return charged_.load(std::memory_order_relaxed); }
+  uint64_t PeakChargedPages() const { return peak_charged_.load(std::memory_order_relaxed); }
+  void Charge(uint64_t pages);
+  void Uncharge(uint64_t pages) { charged_.fetch_sub(pages, std::memory_order_relaxed); }
+  // Footprint: pages that hold data (left Empty and not yet back to Empty).
+  void GrowFootprint(uint64_t pages);
+  void ShrinkFootprint(uint64_t pages) { footprint_.fetch_sub(pages, std::memory_order_relaxed); }
+  uint64_t FootprintPages() const { return footprint_.load(std::memory_order_relaxed); }
+  uint64_t PeakFootprintPages() const { return peak_footprint_.load(std::memory_order_relaxed); }
+
+  // Takes `page` from Empty or Remote into Fetching, charging it. Returns
+  // false (and leaves it alone) when it is in any other state. *was_empty
+  // tells the caller to zero-fill rather than read.
+  bool BeginFetch(uint64_t page, bool for_prefetch, bool* was_empty);
+  // Maps `data` at `page`, which the caller holds in Fetching, and leaves it
+  // Dirty (writable) or Clean (write-protected). Wakes any waiters; with
+  // `wake_now` the copy itself wakes the range (cheaper for demand faults).
+  Status Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now);
+  // Returns a page held in Fetching to its previous state after a failed read.
+  void AbandonFetch(uint64_t page, bool was_empty);
+  // Wakes threads blocked on `page`; failures are fatal.
+  void WakePage(uint64_t page);
+
+  // A prefetched page was used. Recorded here (from any runtime thread) and
+  // handed to the single-threaded Prefetcher by the fault handler.
+  void NotePrefetchHit(uint64_t page);
+  void DrainPrefetchHits(std::vector<uint64_t>* out);
+
+  // Reports an unrecoverable error once: far memory is lost or unreachable.
+  void Fatal(const Status& status);
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+
+ private:
+  RegionOptions options_;
+  std::unique_ptr<Backend> backend_;
+  std::byte* base_ = nullptr;
+  uint64_t pages_ = 0;
+  Userfaultfd uffd_;
+  PageStateTable table_;
+  ResidencyQueue residency_;
+  RegionCounters counters_;
+  LatencyHistogram fault_latency_;
+  uint64_t fixed_budget_pages_ = 0;
+  uint64_t min_budget_pages_ = 0;
+  std::atomic<uint64_t> charged_{0}, peak_charged_{0};
+  std::atomic<uint64_t> footprint_{0}, peak_footprint_{0};
+  std::atomic<bool> failed_{false};
+  std::mutex hits_mu_;
+  std::vector<uint64_t> prefetch_hits_;
+  std::once_flag fatal_once_;
+};
+
+}  // namespace prescient

@@ -1,0 +1,106 @@
+#include "runtime/run_config.h"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "common/units.h"
+
+namespace prescient {
+
+namespace {
+
+const char* Get(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+Status Explain(const char* name, const char* value, const Status& status) {
+  return Status::InvalidArgument(fmt::format("{}={}: {}", name, value, status.message()));
+}
+
+}  // namespace
+
+Status RunConfigFromEnv(RunConfig* config) {
+  RunConfig c;
+  const char* fraction = Get(kEnvLocalFraction);
+  const char* bytes = Get(kEnvLocalBytes);
+  if (fraction != nullptr && bytes != nullptr)
+    return Status::InvalidArgument(fmt::format("both {} and {} are set; set only one", kEnvLocalFraction, kEnvLocalBytes));
+  if (fraction != nullptr) {
+    Status s = ParseFraction(fraction, &c.local_fraction);
+    if (!s.ok()) return Explain(kEnvLocalFraction, fraction, s);
+  }
+  if (bytes != nullptr) {
+    Status s = ParseBytes(bytes, &c.local_bytes);
+    if (!s.ok()) return Explain(kEnvLocalBytes, bytes, s);
+    if (c.local_bytes < kMinLocalBytes)
+      return Status::InvalidArgument(fmt::format("{}={} is below the minimum of {}", kEnvLocalBytes, bytes, FormatBytes(kMinLocalBytes)));
+  }
+  if (const char* v = Get(kEnvMemnodes)) c.memnodes = v;
+  if (const char* v = Get(kEnvToken)) c.token = v;
+  if (const char* v = Get(kEnvReport)) c.report_path = v;
+  if (const char* v = Get(kEnvPrefetch)) c.prefetch = v;
+  if (const char* v = Get(kEnvFaultLoop)) {
+    FaultLoopMode mode;
+    if (!ParseFaultLoopMode(v, &mode))
+      return Status::InvalidArgument(fmt::format("{}={}: expected poll, spin or hybrid", kEnvFaultLoop, v));
+    c.fault_loop = v;
+  }
+  if (const char* v = Get(kEnvMinAlloc)) {
+    Status s = ParseBytes(v, &c.min_alloc_bytes);
+    if (!s.ok()) return Explain(kEnvMinAlloc, v, s);
+    if (c.min_alloc_bytes < 1) return Status::InvalidArgument(fmt::format("{}={} must be at least 1 byte", kEnvMinAlloc, v));
+  }
+  if (const char* v = Get(kEnvReserve)) {
+    Status s = ParseBytes(v, &c.reserve_bytes);
+    if (!s.ok()) return Explain(kEnvReserve, v, s);
+    if (c.reserve_bytes < (uint64_t{1} << 20))
+      return Status::InvalidArgument(fmt::format("{}={} is below the minimum of 1 MiB", kEnvReserve, v));
+  }
+  if (const char* v = Get(kEnvRootPid)) {
+    char* end = nullptr;
+    long pid = std::strtol(v, &end, 10);
+    if (*end != '\0' || pid <= 0) return Status::InvalidArgument(fmt::format("{}={} is not a process id", kEnvRootPid, v));
+    c.root_pid = static_cast<pid_t>(pid);
+  }
+  if (const char* v = Get(kEnvSummary)) c.summary = std::string(v) != "0";
+  if (const char* v = Get(kEnvLogLevel)) c.log_level = v;
+  *config = std::move(c);
+  return Status::Ok();
+}
+
+std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
+  std::vector<std::string> env;
+  auto put = [&env](const char* name, const std::string& value) { env.push_back(fmt::format("{}={}", name, value)); };
+  if (c.local_bytes > 0) {
+    put(kEnvLocalBytes, std::to_string(c.local_bytes));
+  } else {
+    put(kEnvLocalFraction, fmt::format("{}", c.local_fraction));
+  }
+  if (!c.memnodes.empty()) put(kEnvMemnodes, c.memnodes);
+  if (!c.token.empty()) put(kEnvToken, c.token);
+  if (!c.report_path.empty()) put(kEnvReport, c.report_path);
+  put(kEnvPrefetch, c.prefetch);
+  put(kEnvFaultLoop, c.fault_loop);
+  put(kEnvMinAlloc, std::to_string(c.min_alloc_bytes));
+  put(kEnvReserve, std::to_string(c.reserve_bytes));
+  if (c.root_pid > 0) put(kEnvRootPid, std::to_string(c.root_pid));
+  put(kEnvSummary, c.summary ? "1" : "0");
+  put(kEnvLogLevel, c.log_level);
+  return env;
+}
+
+Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
+  RegionOptions o;
+  o.reserve_bytes = config.reserve_bytes;
+  o.local_bytes = config.local_bytes;
+  o.local_fraction = config.local_fraction;
+  if (!ParseFaultLoopMode(config.fault_loop, &o.loop))
+    return Status::InvalidArgument(fmt::format("unknown fault loop '{}'; expected poll, spin or hybrid", config.fault_loop));
+  o.prefetch = config.prefetch;
+  *options = std::move(o);
+  return Status::Ok();
+}
+
+}  // namespace prescient

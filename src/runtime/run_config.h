@@ -1,0 +1,60 @@
+// RunConfig: what `prescient run` tells the preloaded library about the run,
+// carried in environment variables (the only channel that survives exec).
+//
+// The CLI validates its flags, fills a RunConfig and exports it with
+// RunConfigToEnv(); the library's constructor reads it back with
+// RunConfigFromEnv(). Every variable is optional, so the library can also be
+// preloaded by hand: LD_PRELOAD=libprescient_preload.so ./app.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "prescient/region.h"
+#include "prescient/status.h"
+
+namespace prescient {
+
+inline constexpr char kEnvLocalFraction[] = "PRESCIENT_LOCAL_FRACTION";  // 0.25
+inline constexpr char kEnvLocalBytes[] = "PRESCIENT_LOCAL_BYTES";        // 536870912 or 512M
+inline constexpr char kEnvMemnodes[] = "PRESCIENT_MEMNODES";             // host:port,host:port
+inline constexpr char kEnvToken[] = "PRESCIENT_TOKEN";
+inline constexpr char kEnvReport[] = "PRESCIENT_REPORT";                 // JSON report path
+inline constexpr char kEnvPrefetch[] = "PRESCIENT_PREFETCH";             // policy name
+inline constexpr char kEnvFaultLoop[] = "PRESCIENT_FAULT_LOOP";          // poll | spin | hybrid
+inline constexpr char kEnvMinAlloc[] = "PRESCIENT_MIN_ALLOC";            // smallest managed allocation
+inline constexpr char kEnvReserve[] = "PRESCIENT_RESERVE";               // virtual size of the region
+inline constexpr char kEnvRootPid[] = "PRESCIENT_ROOT_PID";              // the process that reports
+inline constexpr char kEnvSummary[] = "PRESCIENT_SUMMARY";               // 0: no summary on stderr
+inline constexpr char kEnvLogLevel[] = "PRESCIENT_LOG_LEVEL";            // spdlog level, default warn
+
+inline constexpr uint64_t kDefaultMinAllocBytes = 32 << 10;
+
+struct RunConfig {
+  // The local budget: local_bytes when non-zero, else local_fraction of the
+  // region's footprint (see RegionOptions).
+  double local_fraction = 1.0;
+  uint64_t local_bytes = 0;
+  std::string memnodes;               // empty: the embedded in-process store
+  std::string token;
+  std::string report_path;            // empty: no JSON report
+  std::string prefetch = "none";
+  std::string fault_loop = "hybrid";
+  uint64_t min_alloc_bytes = kDefaultMinAllocBytes;
+  uint64_t reserve_bytes = uint64_t{64} << 30;
+  pid_t root_pid = 0;                 // 0: whichever process reads the config
+  bool summary = true;
+  std::string log_level = "warn";
+};
+
+// Reads the variables above. Errors name the variable and what is wrong.
+Status RunConfigFromEnv(RunConfig* config);
+// "NAME=value" for every field, for an exec environment.
+std::vector<std::string> RunConfigToEnv(const RunConfig& config);
+// The region a run asks for.
+Status ToRegionOptions(const RunConfig& config, RegionOptions* options);
+
+}  // namespace prescient

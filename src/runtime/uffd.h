@@ -1,0 +1,41 @@
+// Userfaultfd: the few userfaultfd(2) operations the runtime needs, as
+// Status-returning calls. Opened non-blocking, with write-protect faults and
+// the faulting thread's id enabled; no non-cooperative events, so the
+// runtime's own madvise() calls never generate messages that must be read.
+#pragma once
+
+#include <linux/userfaultfd.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "prescient/status.h"
+
+namespace prescient {
+
+class Userfaultfd {
+ public:
+  Userfaultfd() = default;
+  ~Userfaultfd();
+  Userfaultfd(const Userfaultfd&) = delete;
+  Userfaultfd& operator=(const Userfaultfd&) = delete;
+
+  Status Open();
+  int fd() const { return fd_; }
+
+  // Registers [addr, addr+len) for missing-page and write-protect faults.
+  Status Register(void* addr, size_t len);
+  // Installs `len` bytes from `src` at the missing page(s) `dst`. With
+  // `write_protect` the page is mapped read-only to writers, so its first write
+  // raises a fault. With `wake` false, threads waiting on it stay asleep.
+  // Sets *already_present when another install won the race (not an error).
+  Status Copy(void* dst, const void* src, size_t len, bool write_protect, bool wake, bool* already_present);
+  Status WriteProtect(void* addr, size_t len, bool protect, bool wake);
+  // Wakes threads blocked on faults in the range, so they retry the access.
+  Status Wake(void* addr, size_t len);
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace prescient

@@ -1,0 +1,148 @@
+// The runtime under many faulting threads, with the embedded store: every
+// byte must survive eviction, write-back and refetch, at several budgets and
+// under every fault-loop mode and prefetcher.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "prescient/region.h"
+#include "testutil/page_stress.h"
+
+namespace prescient {
+namespace {
+
+using testing::RunPageStress;
+using testing::StressOptions;
+
+constexpr uint64_t kPages = 8192;  // a 32 MiB working set
+
+std::unique_ptr<Region> MakeRegion(RegionOptions options, LinkModel link = {}) {
+  options.reserve_bytes = size_t{1} << 30;
+  Status st;
+  auto region = Region::Create(options, MakeInProcessStore(link), &st);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return region;
+}
+
+struct Case {
+  int local_pct;
+  const char* loop;
+  const char* prefetch;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.local_pct << "% " << c.loop << " " << c.prefetch; }
+
+class RegionStress : public ::testing::TestWithParam<Case> {};
+
+TEST_P(RegionStress, EveryByteSurvivesEvictionAndWriteBack) {
+  const Case& c = GetParam();
+  RegionOptions options;
+  options.local_bytes = kPages * kPageSize * static_cast<uint64_t>(c.local_pct) / 100;
+  ASSERT_TRUE(ParseFaultLoopMode(c.loop, &options.loop));
+  options.prefetch = c.prefetch;
+  auto region = MakeRegion(options);
+  ASSERT_NE(region, nullptr);
+
+  StressOptions stress;
+  stress.pages = kPages;
+  auto result = RunPageStress(*region, stress);
+  EXPECT_EQ(result.mismatches, 0u) << result.ToString();
+
+  RegionStats s = region->stats();
+  EXPECT_GT(s.demand_faults, 0u);
+  EXPECT_GT(s.pages_evicted, 0u);
+  EXPECT_GT(s.pages_written_back, 0u);
+  EXPECT_GT(s.pages_fetched, 0u);
+  EXPECT_GT(s.write_protect_faults, 0u) << "reads then writes must be caught as first writes";
+  // The budget holds, up to one fault batch in flight.
+  EXPECT_LE(s.peak_resident_pages, s.budget_pages + 64) << "budget " << s.budget_pages;
+  EXPECT_GT(s.fault_latency.count, 0u);
+  EXPECT_GT(s.fault_latency.p99_us, 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Budgets, RegionStress,
+                         ::testing::Values(Case{10, "hybrid", "none"}, Case{25, "hybrid", "none"}, Case{50, "hybrid", "none"},
+                                           Case{25, "poll", "none"}, Case{25, "spin", "none"}, Case{25, "hybrid", "readahead"},
+                                           Case{10, "poll", "readahead"}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.local_pct) + "pct_" + info.param.loop + "_" + info.param.prefetch;
+                         });
+
+TEST(Region, SequentialScanWithReadaheadPrefetchesAndUsesPages) {
+  RegionOptions options;
+  options.local_bytes = 2 << 20;
+  options.prefetch = "readahead";
+  auto region = MakeRegion(options);
+  ASSERT_NE(region, nullptr);
+  const uint64_t pages = 4096;
+  for (uint64_t p = 0; p < pages; ++p) region->base()[p * kPageSize] = std::byte(p & 0xff);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint64_t p = 0; p < pages; ++p) ASSERT_EQ(region->base()[p * kPageSize], std::byte(p & 0xff)) << "page " << p;
+  }
+  RegionStats s = region->stats();
+  EXPECT_GT(s.prefetch_installed, 0u);
+  EXPECT_GT(s.prefetch_used, 0u);
+}
+
+TEST(Region, BudgetFollowsFootprintFraction) {
+  RegionOptions options;
+  options.local_fraction = 0.25;
+  auto region = MakeRegion(options);
+  ASSERT_NE(region, nullptr);
+  StressOptions stress;
+  stress.pages = kPages;
+  stress.threads = 2;
+  stress.ops_per_thread = 3000;
+  auto result = RunPageStress(*region, stress);
+  EXPECT_EQ(result.mismatches, 0u) << result.ToString();
+  RegionStats s = region->stats();
+  EXPECT_EQ(s.budget_pages, s.peak_footprint_pages / 4);
+  EXPECT_GT(s.pages_evicted, 0u);
+}
+
+TEST(Region, DiscardedPagesReadAsZeroAndLeaveTheFootprint) {
+  RegionOptions options;
+  options.local_bytes = 1 << 20;
+  auto region = MakeRegion(options);
+  ASSERT_NE(region, nullptr);
+  const size_t bytes = 8 << 20;  // 8x the budget, so most of it is remote
+  std::memset(region->base(), 0xab, bytes);
+  ASSERT_TRUE(region->discard(region->base(), bytes).ok());
+  EXPECT_EQ(region->stats().footprint_pages, 0u);
+  EXPECT_EQ(region->stats().resident_pages, 0u);
+  for (size_t i = 0; i < bytes; i += 1024) ASSERT_EQ(region->base()[i], std::byte{0}) << "offset " << i;
+}
+
+TEST(Region, PartialPagesAreNotDiscarded) {
+  RegionOptions options;
+  options.local_bytes = 1 << 20;
+  auto region = MakeRegion(options);
+  ASSERT_NE(region, nullptr);
+  std::memset(region->base(), 0x5a, 3 * kPageSize);
+  ASSERT_TRUE(region->discard(region->base() + 100, 2 * kPageSize).ok());  // covers only page 1 whole
+  EXPECT_EQ(region->base()[0], std::byte{0x5a});
+  EXPECT_EQ(region->base()[kPageSize], std::byte{0});
+  EXPECT_EQ(region->base()[2 * kPageSize + 200], std::byte{0x5a});
+}
+
+TEST(Region, RefusesABudgetBelowTheMinimum) {
+  RegionOptions options;
+  options.local_bytes = 64 << 10;
+  Status st;
+  auto region = Region::Create(options, MakeInProcessStore({}), &st);
+  EXPECT_EQ(region, nullptr);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("minimum"), std::string::npos) << st.message();
+}
+
+TEST(Region, RefusesAnUnknownPrefetcher) {
+  RegionOptions options;
+  options.prefetch = "clairvoyant";
+  Status st;
+  auto region = Region::Create(options, MakeInProcessStore({}), &st);
+  EXPECT_EQ(region, nullptr);
+  EXPECT_NE(st.message().find("readahead"), std::string::npos) << "should list the known policies: " << st.message();
+}
+
+}  // namespace
+}  // namespace prescient
