@@ -8,5 +8,6 @@ namespace prescient::cli {
 
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddMemnodeCommand(CLI::App& app, int* exit_code);
+void AddCompareCommand(CLI::App& app, int* exit_code);
 
 }  // namespace prescient::cli

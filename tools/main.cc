@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   prescient::cli::AddRunCommand(app, &exit_code);
   prescient::cli::AddMemnodeCommand(app, &exit_code);
+  prescient::cli::AddCompareCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
