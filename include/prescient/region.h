@@ -92,6 +92,11 @@ class Region {
   // copies are dropped, the backend is told, and the next touch reads zeros.
   Status discard(void* addr, size_t len);
 
+  // Writes back every dirty page and drops every resident page, as if the
+  // budget were zero for a moment. For benchmarks and tests that need pages
+  // to be remote, and before handing a region's backend to someone else.
+  Status evict_all();
+
   RegionStats stats() const;
   const Backend& backend() const;
 

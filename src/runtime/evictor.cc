@@ -80,6 +80,11 @@ void Evictor::MakeRoom(uint64_t incoming) {
   }
 }
 
+void Evictor::EvictAll() {
+  while (!core_->failed() && EvictBatch() > 0) {
+  }
+}
+
 size_t Evictor::EvictBatch() {
   PageStateTable& table = core_->table();
   std::vector<uint64_t> victims, dirty;

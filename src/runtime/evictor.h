@@ -31,6 +31,8 @@ class Evictor {
   // Evicts, on the calling thread, until `incoming` more pages fit within the
   // budget or nothing more can be evicted.
   void MakeRoom(uint64_t incoming);
+  // Evicts every page in the residency queue.
+  void EvictAll();
 
  private:
   void Run();

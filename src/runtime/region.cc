@@ -120,6 +120,11 @@ Status Region::discard(void* addr, size_t len) {
   return Status::Ok();
 }
 
+Status Region::evict_all() {
+  impl_->evictor.EvictAll();
+  return impl_->core.failed() ? Status::Unavailable("the region's backend failed") : Status::Ok();
+}
+
 RegionStats Region::stats() const {
   RegionCore& core = impl_->core;
   RegionCounters& c = core.counters();

@@ -60,7 +60,6 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["heap"] = {{"peak_managed_bytes", r.heap.peak_managed_bytes},
                {"peak_unmanaged_bytes", r.heap.peak_unmanaged_bytes},
                {"managed_allocations", r.heap.managed_allocations},
-               {"unmanaged_allocations", r.heap.unmanaged_allocations},
                {"fallback_allocations", r.heap.fallback_allocations},
                {"min_alloc_bytes", r.heap.min_alloc_bytes},
                {"interposed", r.interposed}};

@@ -33,7 +33,6 @@ struct HeapUsage {
   uint64_t peak_unmanaged_bytes = 0;
   uint64_t peak_total_bytes = 0;
   uint64_t managed_allocations = 0;    // calls served from the region
-  uint64_t unmanaged_allocations = 0;  // calls served by glibc (the program's only)
   uint64_t fallback_allocations = 0;   // large enough to manage, but the region was full
   uint64_t min_alloc_bytes = 0;        // the threshold for managing an allocation
   // 0 when the program allocated nothing; see the definition above.

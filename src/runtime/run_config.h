@@ -33,6 +33,10 @@ inline constexpr char kEnvLogLevel[] = "PRESCIENT_LOG_LEVEL";            // spdl
 
 inline constexpr uint64_t kDefaultMinAllocBytes = 32 << 10;
 
+// The exit status of a program whose run could not start (far memory was
+// unreachable, say), as env(1) and timeout(1) use 125 for their own failures.
+inline constexpr int kRunStartupFailureExit = 125;
+
 struct RunConfig {
   // The local budget: local_bytes when non-zero, else local_fraction of the
   // region's footprint (see RegionOptions).
