@@ -2,7 +2,7 @@
 //   RawFault/<loop>      a bare userfaultfd handler: read the message, UFFDIO_COPY
 //   RuntimeFault/<loop>  prescient's demand fetch from the embedded store at
 //                        zero modelled latency (no eviction inside the loop)
-//   Scan/<order>         pages/s through a region at 25 % local memory, with
+//   Scan/<order>/<policy> pages/s through a region at 25 % local memory, with
 //                        the default link model (3 us, 100 Gb/s)
 // After the runs it prints each runtime/raw ratio (goal: <= 1.3).
 // PRESCIENT_BENCH_SCAN_BYTES sets the scan size (default 4 GiB).
@@ -151,11 +151,12 @@ size_t ScanBytes() {
   return env ? std::strtoull(env, nullptr, 10) : size_t{4} << 30;
 }
 
-void Scan(benchmark::State& state, bool random) {
+void Scan(benchmark::State& state, bool random, const char* prefetch) {
   const size_t pages = ScanBytes() / kPage;
   prescient::RegionOptions options;
   options.reserve_bytes = pages * kPage + (size_t{1} << 30);
   options.local_fraction = 0.25;
+  options.prefetch = prefetch;
   auto region = MakeRegion(options, prescient::LinkModel{});
   char* base = reinterpret_cast<char*>(region->base());
   for (size_t p = 0; p < pages; ++p) base[p * kPage] = static_cast<char>(p);
@@ -172,6 +173,7 @@ void Scan(benchmark::State& state, bool random) {
   state.counters["pages_per_s"] = benchmark::Counter(static_cast<double>(pages) * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["demand_faults"] = static_cast<double>(s.demand_faults - faults_before);
   state.counters["budget_MiB"] = static_cast<double>(s.budget_pages * kPage >> 20);
+  state.counters["prefetch_used"] = static_cast<double>(s.prefetch_used);
 }
 
 // Keeps each run's time per iteration so the ratios can be printed at the end.
@@ -207,8 +209,12 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("RuntimeFault/poll", RuntimeFault, prescient::FaultLoopMode::kPoll)->Iterations(50000)->UseRealTime();
   benchmark::RegisterBenchmark("RuntimeFault/spin", RuntimeFault, prescient::FaultLoopMode::kSpin)->Iterations(50000)->UseRealTime();
   benchmark::RegisterBenchmark("RuntimeFault/hybrid", RuntimeFault, prescient::FaultLoopMode::kHybrid)->Iterations(50000)->UseRealTime();
-  benchmark::RegisterBenchmark("Scan/sequential", Scan, false)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
-  benchmark::RegisterBenchmark("Scan/random", Scan, true)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+  for (const char* prefetch : {"none", "readahead"}) {
+    for (bool random : {false, true}) {
+      std::string name = fmt::format("Scan/{}/{}", random ? "random" : "sequential", prefetch);
+      benchmark::RegisterBenchmark(name.c_str(), Scan, random, prefetch)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+    }
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter;
