@@ -24,7 +24,7 @@ double HeapUsage::ManagedFraction() const {
 nlohmann::json ReportToJson(const RunReport& r) {
   const RegionStats& s = r.region;
   nlohmann::json j;
-  // The fixed external interface first.
+  // The fixed external interface (nlohmann::json orders keys by name).
   j["managed_bytes"] = r.heap.peak_managed_bytes;
   j["peak_footprint_bytes"] = r.heap.peak_total_bytes;
   j["managed_fraction"] = r.heap.ManagedFraction();
@@ -33,7 +33,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["pages_written_back"] = s.pages_written_back;
   j["fault_latency_us"] = LatencyJson(s.fault_latency);
   j["wall_s"] = r.wall_s;
-  // Then everything else worth knowing.
+  // Everything else worth knowing.
   j["zero_fills"] = s.zero_fills;
   j["write_protect_faults"] = s.write_protect_faults;
   j["pages_evicted"] = s.pages_evicted;

@@ -57,7 +57,7 @@ INSTANTIATE_TEST_SUITE_P(Budgets, RegionOverMemnode, ::testing::Values(10, 25, 5
 
 TEST(RegionOverMemnode, NodeKilledMidRunEndsTheProgramWithItsName) {
   Memnode node;
-  Child program({testing::BuildPath("tests/rt_region_stress"), "--memnode", node.endpoint(), "--local-bytes", "2M", "--pages", "16384",
+  Child program({testing::BuildPath("tests/rt_region_stress"), "--memnode", node.endpoint(), "--local-bytes", "2097152", "--pages", "16384",
                  "--ops", "100000000"});
   std::this_thread::sleep_for(1500ms);
   ASSERT_TRUE(program.Running()) << program.Stderr();

@@ -1,0 +1,71 @@
+// Session: one client connection of the memory node, served on its own
+// thread. It authenticates the client (HELLO), then reads, checks and
+// answers requests in order until the client leaves, misbehaves, or the
+// server stops.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "memnode/page_store.h"
+#include "prescient/status.h"
+#include "transport/protocol.h"
+
+namespace prescient {
+
+// What every session of one server shares.
+struct MemnodeShared {
+  MemnodeShared(std::string token, uint64_t capacity_bytes) : token(std::move(token)), store(capacity_bytes) {}
+  const std::string token;
+  PageStore store;
+  std::atomic<uint64_t> connections{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> pages_read{0};
+  std::atomic<uint64_t> pages_written{0};
+};
+
+class Session {
+ public:
+  Session(MemnodeShared* shared, int fd, std::string peer);
+  ~Session();
+  void Run();
+
+ private:
+  // What a handler asks for: a reply (OK, with the payload in out_, or an
+  // error), or closing the connection because the client broke the protocol.
+  struct Outcome {
+    Status status;
+    bool close = false;
+  };
+  using Handler = Outcome (Session::*)(std::span<const std::byte> payload);
+  struct OpEntry {
+    wire::Op op;
+    Handler handler;
+  };
+  static const OpEntry kOps[];
+
+  Outcome Hello(std::span<const std::byte> payload);
+  Outcome Ping(std::span<const std::byte> payload);
+  Outcome Stats(std::span<const std::byte> payload);
+  Outcome Read(std::span<const std::byte> payload);
+  Outcome Write(std::span<const std::byte> payload);
+  Outcome Discard(std::span<const std::byte> payload);
+  Outcome Dispatch(uint16_t op, std::span<const std::byte> payload);
+
+  Status ReadRequest(wire::FrameHeader* header, bool* eof);
+  Status SendReply(const wire::FrameHeader& request, const Outcome& outcome);
+  void CloseForProtocolError(uint16_t op, uint64_t request_id, const Status& why);
+
+  MemnodeShared* const shared_;
+  const int fd_;
+  const std::string peer_;
+  std::shared_ptr<PageStore::Namespace> ns_;  // set by HELLO
+  std::vector<std::byte> in_;   // request payload
+  std::vector<std::byte> out_;  // reply payload
+};
+
+}  // namespace prescient

@@ -1,0 +1,195 @@
+// Transparent mode end to end: `prescient run` on ordinary programs that know
+// nothing of prescient (tests/programs/).
+#include <elf.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/run_config.h"
+#include "testutil/testutil.h"
+
+namespace prescient {
+namespace {
+
+using testing::BuildPath;
+using testing::Child;
+using testing::TempDir;
+using namespace std::chrono_literals;
+
+// In a sanitized build the sanitizer runtime is preloaded first and owns
+// malloc, so nothing is managed (the library says so); only the plumbing can
+// be checked there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+std::vector<std::string> PrescientRun(std::vector<std::string> flags, std::vector<std::string> command) {
+  std::vector<std::string> argv = {BuildPath("prescient"), "run"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+nlohmann::json ReadReport(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+TEST(TransparentTest, DemoMatchesNativeRunAndIsManaged) {
+  Child native({BuildPath("tests/transparent_demo")});
+  ASSERT_EQ(native.Wait(120s), 0) << native.Stderr();
+
+  TempDir dir;
+  std::string report = dir.file("report.json");
+  Child managed(PrescientRun({"--local", "25%", "--report", report}, {BuildPath("tests/transparent_demo")}));
+  ASSERT_EQ(managed.Wait(480s), 0) << managed.Stderr();
+  EXPECT_EQ(managed.Stdout(), native.Stdout());
+  EXPECT_NE(managed.Stderr().find("prescient: "), std::string::npos) << "no summary on stderr";
+
+  nlohmann::json r = ReadReport(report);
+  for (const char* key : {"managed_bytes", "peak_footprint_bytes", "managed_fraction", "demand_faults", "pages_fetched",
+                          "pages_written_back", "fault_latency_us", "wall_s"})
+    EXPECT_TRUE(r.contains(key)) << key;
+  EXPECT_TRUE(r["fault_latency_us"].contains("p50"));
+  EXPECT_TRUE(r["fault_latency_us"].contains("p99"));
+  EXPECT_GT(r["wall_s"].get<double>(), 0);
+  if (kSanitized) GTEST_SKIP() << "sanitized build: the sanitizer's malloc comes first, nothing is managed";
+  EXPECT_GE(r["managed_fraction"].get<double>(), 0.95) << r.dump(2);
+  EXPECT_GT(r["managed_bytes"].get<uint64_t>(), uint64_t{150} << 20);
+  EXPECT_GT(r["demand_faults"].get<uint64_t>(), 0u);
+  // A 25 % budget cannot hold a ~200 MiB heap: pages must have left.
+  EXPECT_TRUE(r["pages_written_back"].get<uint64_t>() > 0 || r["pages_evicted"].get<uint64_t>() > 0) << r.dump(2);
+  EXPECT_LE(r["peak_resident_bytes"].get<uint64_t>(), r["managed_bytes"].get<uint64_t>() / 2) << r.dump(2);
+}
+
+TEST(TransparentTest, EveryAllocationFunctionKeepsItsContract) {
+  // A 4 KiB threshold and a small budget put nearly every block in far
+  // memory and evict them while in use.
+  // (A sanitizer's allocator would abort on the overflow cases by default.)
+  Child c(PrescientRun({"--min-alloc", "4K", "--local-bytes", "2M", "--quiet"}, {BuildPath("tests/malloc_api_check")}),
+          {"ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=0"});
+  ASSERT_EQ(c.Wait(120s), 0) << c.Stdout() << c.Stderr();
+  EXPECT_EQ(c.Stdout(), "all ok\n");
+}
+
+TEST(TransparentTest, PropagatesTheCommandsExitStatus) {
+  Child c(PrescientRun({"--quiet"}, {BuildPath("tests/transparent_demo"), "--scale", "0.02", "--exit", "3"}));
+  EXPECT_EQ(c.Wait(120s), 3) << c.Stderr();
+
+  Child killed(PrescientRun({"--quiet"}, {"/bin/sh", "-c", "kill -KILL $$"}));
+  EXPECT_EQ(killed.Wait(60s), 128 + 9);
+  EXPECT_NE(killed.Stderr().find("killed by signal 9"), std::string::npos) << killed.Stderr();
+}
+
+TEST(TransparentTest, ReportIsWrittenWhenTheProgramSkipsAtexit) {
+  // dash leaves through _exit(), which runs no atexit handlers.
+  TempDir dir;
+  std::string report = dir.file("report.json");
+  Child c(PrescientRun({"--report", report}, {"/bin/sh", "-c", "exit 7"}));
+  EXPECT_EQ(c.Wait(60s), 7) << c.Stderr();
+  nlohmann::json r = ReadReport(report);
+  EXPECT_TRUE(r.contains("managed_fraction"));
+  EXPECT_NE(c.Stderr().find("demand faults"), std::string::npos) << c.Stderr();
+}
+
+TEST(TransparentTest, BadFlagsFailUpFrontNamingTheFlag) {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string expect;
+  } cases[] = {
+      {{"--local", "0%"}, "--local 0%"},
+      {{"--local", "150%"}, "--local 150%"},
+      {{"--local-bytes", "4K"}, "--local-bytes 4K is below the minimum of 1.0 MiB; raise it"},
+      {{"--local", "25%", "--local-bytes", "64M"}, "--local and --local-bytes"},
+      {{"--memnode", "nohost"}, "--memnode 'nohost'"},
+      {{"--prefetch", "psychic"}, "--prefetch psychic"},
+      {{"--fault-loop", "sometimes"}, "--fault-loop sometimes"},
+      {{"--min-alloc", "12"}, "--min-alloc 12"},
+      {{"--report", "/no/such/dir/r.json"}, "--report /no/such/dir/r.json"},
+  };
+  for (const Case& c : cases) {
+    Child child(PrescientRun(c.flags, {"/bin/true"}));
+    EXPECT_EQ(child.Wait(30s), 2) << c.expect;
+    EXPECT_NE(child.Stderr().find(c.expect), std::string::npos) << child.Stderr();
+  }
+}
+
+TEST(TransparentTest, CommandsThatCannotRunAreRefused) {
+  Child none({BuildPath("prescient"), "run"});
+  EXPECT_EQ(none.Wait(30s), 2);
+  EXPECT_NE(none.Stderr().find("no command given"), std::string::npos) << none.Stderr();
+
+  Child missing(PrescientRun({}, {"no-such-program-prescient"}));
+  EXPECT_EQ(missing.Wait(30s), 127);
+  EXPECT_NE(missing.Stderr().find("not found"), std::string::npos) << missing.Stderr();
+
+  // A statically linked program never loads the preload library.
+  TempDir dir;
+  Elf64_Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_phoff = sizeof(eh);
+  eh.e_phentsize = sizeof(Elf64_Phdr);
+  eh.e_phnum = 1;
+  Elf64_Phdr load{};
+  load.p_type = PT_LOAD;
+  {
+    std::ofstream out(dir.file("static_app"), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(&eh), sizeof(eh));
+    out.write(reinterpret_cast<const char*>(&load), sizeof(load));
+  }
+  chmod(dir.file("static_app").c_str(), 0755);
+  Child stat(PrescientRun({}, {dir.file("static_app")}));
+  EXPECT_EQ(stat.Wait(30s), 2);
+  EXPECT_NE(stat.Stderr().find("statically linked"), std::string::npos) << stat.Stderr();
+}
+
+TEST(TransparentTest, UnreachableFarMemoryStopsTheProgramLoudly) {
+  // Port 1 on loopback: nothing listens there.
+  Child c(PrescientRun({"--memnode", "127.0.0.1:1"}, {BuildPath("tests/transparent_demo"), "--scale", "0.02"}));
+  EXPECT_EQ(c.Wait(60s), kRunStartupFailureExit) << c.Stderr();
+  EXPECT_NE(c.Stderr().find("prescient: cannot start:"), std::string::npos) << c.Stderr();
+  EXPECT_EQ(c.Stdout(), "");  // the program never ran
+}
+
+TEST(TransparentTest, AForkedChildTouchingFarMemoryIsStoppedWithAMessage) {
+  if (kSanitized) GTEST_SKIP() << "sanitized build: nothing is managed, so the child may touch it";
+  Child c(PrescientRun({"--quiet"}, {BuildPath("tests/fork_touch"), "touch"}));
+  EXPECT_NE(c.Wait(60s), 0);
+  EXPECT_NE(c.Stderr().find("a forked child touched far memory at 0x"), std::string::npos) << c.Stderr();
+  EXPECT_NE(c.Stderr().find("fork without exec is not supported under prescient run"), std::string::npos);
+  EXPECT_EQ(c.Stdout().find("child read"), std::string::npos);
+  EXPECT_NE(c.Stdout().find("parent done"), std::string::npos) << "the parent must survive";
+}
+
+TEST(TransparentTest, ForkWithoutTouchingAndForkExecWork) {
+  Child quiet(PrescientRun({"--quiet"}, {BuildPath("tests/fork_touch"), "no-touch"}));
+  EXPECT_EQ(quiet.Wait(60s), 0) << quiet.Stderr();
+  EXPECT_NE(quiet.Stdout().find("child ok"), std::string::npos);
+
+  TempDir dir;
+  std::string report = dir.file("report.json");
+  Child exec(PrescientRun({"--report", report}, {BuildPath("tests/fork_touch"), "exec"}));
+  EXPECT_EQ(exec.Wait(60s), 0) << exec.Stderr();
+  EXPECT_NE(exec.Stdout().find("parent done rc=0"), std::string::npos) << exec.Stdout();
+  // The processes it started ran managed too, but only the root reports.
+  nlohmann::json r = ReadReport(report);
+  EXPECT_NE(r["program"].get<std::string>().find("fork_touch"), std::string::npos) << r["program"];
+  std::string err = exec.Stderr();
+  size_t summaries = 0;
+  for (size_t at = err.find("demand faults"); at != std::string::npos; at = err.find("demand faults", at + 1)) ++summaries;
+  EXPECT_EQ(summaries, 1u) << err;
+}
+
+}  // namespace
+}  // namespace prescient

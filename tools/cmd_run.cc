@@ -1,0 +1,198 @@
+// `prescient run`: run an unmodified, dynamically linked program with its
+// large allocations in far memory (transparent mode). The CLI checks every
+// flag and the program up front, describes the run in the environment (see
+// runtime/run_config.h) and starts the program with libprescient_preload.so
+// preloaded; the library does the rest and writes the report at exit.
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "common/units.h"
+#include "launcher.h"
+#include "prescient/prefetcher.h"
+#include "prescient/region.h"
+#include "runtime/program_check.h"
+#include "runtime/run_config.h"
+
+namespace prescient::cli {
+
+namespace {
+
+constexpr int kUsageError = 2;  // as for flags CLI11 itself rejects
+
+struct RunArgs {
+  std::string local, local_bytes, memnodes, token, report, prefetch = "none", fault_loop = "hybrid", min_alloc = "32K",
+                                                            reserve = "64G", log_level = "warn";
+  bool quiet = false;
+  std::vector<std::string> command;
+};
+
+bool ValidEndpoint(const std::string& endpoint) {
+  size_t colon = endpoint.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == endpoint.size()) return false;
+  std::string port = endpoint.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) return false;
+  int value = std::stoi(port);
+  return value > 0 && value < 65536;
+}
+
+bool KnownPrefetcher(const std::string& name) {
+  std::string names = "," + PrefetcherNames() + ",";
+  return names.find("," + name + ",") != std::string::npos;
+}
+
+// Turns the flags into a RunConfig; any error names the flag and what to do.
+Status BuildConfig(const RunArgs& a, RunConfig* c) {
+  if (!a.local.empty() && !a.local_bytes.empty())
+    return Status::InvalidArgument("--local and --local-bytes both set the local memory budget; give only one");
+  if (!a.local.empty()) {
+    Status s = ParseFraction(a.local, &c->local_fraction);
+    if (!s.ok()) return Status::InvalidArgument(fmt::format("--local {}: {}", a.local, s.message()));
+  }
+  if (!a.local_bytes.empty()) {
+    Status s = ParseBytes(a.local_bytes, &c->local_bytes);
+    if (!s.ok()) return Status::InvalidArgument(fmt::format("--local-bytes {}: {}", a.local_bytes, s.message()));
+    if (c->local_bytes < kMinLocalBytes)
+      return Status::InvalidArgument(
+          fmt::format("--local-bytes {} is below the minimum of {}; raise it", a.local_bytes, FormatBytes(kMinLocalBytes)));
+  }
+  if (!a.memnodes.empty()) {
+    size_t start = 0;
+    while (start <= a.memnodes.size()) {
+      size_t comma = a.memnodes.find(',', start);
+      if (comma == std::string::npos) comma = a.memnodes.size();
+      std::string endpoint = a.memnodes.substr(start, comma - start);
+      if (!ValidEndpoint(endpoint))
+        return Status::InvalidArgument(fmt::format("--memnode '{}' is not HOST:PORT (e.g. 10.0.0.2:7000); separate several with commas",
+                                                   endpoint));
+      start = comma + 1;
+    }
+    c->memnodes = a.memnodes;
+  }
+  if (!a.token.empty() && a.memnodes.empty())
+    return Status::InvalidArgument("--token is only used with --memnode; add --memnode HOST:PORT or drop --token");
+  c->token = a.token;
+  if (!KnownPrefetcher(a.prefetch))
+    return Status::InvalidArgument(fmt::format("--prefetch {} is not a policy; choose one of: {}", a.prefetch, PrefetcherNames()));
+  c->prefetch = a.prefetch;
+  FaultLoopMode mode;
+  if (!ParseFaultLoopMode(a.fault_loop, &mode))
+    return Status::InvalidArgument(fmt::format("--fault-loop {} is not a mode; choose poll, spin or hybrid", a.fault_loop));
+  c->fault_loop = a.fault_loop;
+  Status s = ParseBytes(a.min_alloc, &c->min_alloc_bytes);
+  if (!s.ok()) return Status::InvalidArgument(fmt::format("--min-alloc {}: {}", a.min_alloc, s.message()));
+  if (c->min_alloc_bytes < kPageSize)
+    return Status::InvalidArgument(fmt::format(
+        "--min-alloc {} is below one page (4 KiB): every managed allocation takes whole pages; raise it", a.min_alloc));
+  s = ParseBytes(a.reserve, &c->reserve_bytes);
+  if (!s.ok()) return Status::InvalidArgument(fmt::format("--reserve {}: {}", a.reserve, s.message()));
+  if (c->reserve_bytes < (uint64_t{1} << 30))
+    return Status::InvalidArgument(fmt::format("--reserve {} is below the minimum of 1 GiB; raise it", a.reserve));
+  if (c->local_bytes > c->reserve_bytes)
+    return Status::InvalidArgument(fmt::format("--local-bytes {} is larger than --reserve {}; lower it or raise --reserve", a.local_bytes, a.reserve));
+  if (!a.report.empty()) {
+    std::string dir = a.report.find('/') == std::string::npos ? "." : a.report.substr(0, a.report.rfind('/'));
+    if (dir.empty()) dir = "/";
+    struct stat st;
+    if (a.report.back() == '/' || (stat(a.report.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
+      return Status::InvalidArgument(fmt::format("--report {} is a directory; name a file in it", a.report));
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return Status::InvalidArgument(fmt::format("--report {}: directory {} does not exist; create it first", a.report, dir));
+    if (access(dir.c_str(), W_OK) != 0)
+      return Status::InvalidArgument(fmt::format("--report {}: directory {} is not writable", a.report, dir));
+    // Absolute, so a program that changes directory still writes it here.
+    char real_dir[PATH_MAX];
+    if (realpath(dir.c_str(), real_dir) == nullptr) return Status::FromErrno(fmt::format("--report {}", a.report), errno);
+    c->report_path = std::string(real_dir) + "/" + a.report.substr(a.report.rfind('/') + 1);
+  }
+  c->summary = !a.quiet;
+  if (std::string(" trace debug info warn error critical off ").find(" " + a.log_level + " ") == std::string::npos)
+    return Status::InvalidArgument(fmt::format("--log-level {} is not a level; choose trace, debug, info, warn, error or off", a.log_level));
+  c->log_level = a.log_level;
+  return Status::Ok();
+}
+
+// libprescient_preload.so is built next to the prescient binary.
+Status FindPreloadLibrary(std::string* path) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return Status::FromErrno("readlink /proc/self/exe", errno);
+  std::string exe(self, static_cast<size_t>(n));
+  *path = exe.substr(0, exe.rfind('/')) + "/libprescient_preload.so";
+  if (access(path->c_str(), R_OK) != 0)
+    return Status::NotFound(fmt::format("{} is missing; build it (ninja prescient_preload) next to {}", *path, exe));
+  return Status::Ok();
+}
+
+int Fail(int code, const std::string& message) {
+  fmt::print(stderr, "prescient run: {}\n", message);
+  return code;
+}
+
+int Run(const RunArgs& args) {
+  RunConfig config;
+  Status s = BuildConfig(args, &config);
+  if (!s.ok()) return Fail(kUsageError, s.message());
+  if (args.command.empty()) return Fail(kUsageError, "no command given; usage: prescient run [OPTIONS] -- COMMAND [ARGS...]");
+
+  std::string program;
+  s = ResolveProgram(args.command[0], &program);
+  if (!s.ok()) return Fail(s.code() == Status::Code::kNotFound ? 127 : 126, s.message());
+  s = CheckPreloadable(program);
+  if (!s.ok()) return Fail(kUsageError, s.message());
+  std::string preload;
+  s = FindPreloadLibrary(&preload);
+  if (!s.ok()) return Fail(kUsageError, s.message());
+
+  // In a sanitized build the library is instrumented, and the sanitizer
+  // runtime must be the first object the loader sees.
+  std::vector<std::string> preloads = LoadedSanitizerRuntimes();
+  bool sanitized = !preloads.empty();
+  preloads.push_back(preload);
+  std::vector<std::string> extra = RunConfigToEnv(config);
+  // The program's leaks are not ours to report.
+  if (sanitized && std::getenv("ASAN_OPTIONS") == nullptr) extra.push_back("ASAN_OPTIONS=detect_leaks=0");
+
+  Launch launch;
+  launch.path = program;
+  launch.argv = args.command;
+  launch.env = ChildEnvironment(preloads, extra);
+  return RunAndWait(launch, config.report_path);
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("run", "Run a dynamically linked program with its large allocations in far memory");
+  auto args = std::make_shared<RunArgs>();
+  cmd->add_option("--local", args->local, "Local memory budget as a share of the footprint, e.g. 25% (default 100%)");
+  cmd->add_option("--local-bytes", args->local_bytes, "Local memory budget as a size, e.g. 512M (instead of --local)");
+  cmd->add_option("--memnode", args->memnodes, "Memory node(s) HOST:PORT[,HOST:PORT...] (default: the embedded store)");
+  cmd->add_option("--token", args->token, "Shared secret of the memory node(s)");
+  cmd->add_option("--report", args->report, "Write the JSON report to FILE");
+  cmd->add_option("--prefetch", args->prefetch, "Prefetch policy: " + PrefetcherNames())->capture_default_str();
+  cmd->add_option("--fault-loop", args->fault_loop, "How the fault thread waits: poll, spin or hybrid")->capture_default_str();
+  cmd->add_option("--min-alloc", args->min_alloc, "Smallest allocation placed in far memory")->capture_default_str();
+  cmd->add_option("--reserve", args->reserve, "Virtual size of the far-memory region")->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "Runtime log level (trace, debug, info, warn, error, off)")->capture_default_str();
+  cmd->add_flag("--quiet", args->quiet, "Print no summary on stderr at exit");
+  cmd->add_option("command", args->command, "The program and its arguments (put -- before them)");
+  // Everything from the program's name on is the program's, flags included.
+  cmd->prefix_command();
+  cmd->callback([cmd, args, exit_code] {
+    for (const std::string& rest : cmd->remaining()) args->command.push_back(rest);
+    *exit_code = Run(*args);
+  });
+}
+
+}  // namespace prescient::cli
