@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "common/units.h"
 #include "launcher.h"
+#include "run_args.h"
 #include "prescient/prefetcher.h"
 #include "prescient/region.h"
 #include "runtime/program_check.h"
@@ -29,13 +30,6 @@ namespace prescient::cli {
 namespace {
 
 constexpr int kUsageError = 2;  // as for flags CLI11 itself rejects
-
-struct RunArgs {
-  std::string local, local_bytes, memnodes, token, report, prefetch = "none", fault_loop = "hybrid", min_alloc = "32K",
-                                                            reserve = "64G", log_level = "warn";
-  bool quiet = false;
-  std::vector<std::string> command;
-};
 
 bool ValidEndpoint(const std::string& endpoint) {
   size_t colon = endpoint.rfind(':');
@@ -134,16 +128,21 @@ Status FindPreloadLibrary(std::string* path) {
   return Status::Ok();
 }
 
-int Fail(int code, const std::string& message) {
-  fmt::print(stderr, "prescient run: {}\n", message);
-  return code;
-}
+}  // namespace
 
-int Run(const RunArgs& args) {
+int LaunchManaged(const RunArgs& args, const std::string& verb) {
+  auto Fail = [&verb](int code, const std::string& message) {
+    fmt::print(stderr, "prescient {}: {}\n", verb, message);
+    return code;
+  };
   RunConfig config;
   Status s = BuildConfig(args, &config);
   if (!s.ok()) return Fail(kUsageError, s.message());
-  if (args.command.empty()) return Fail(kUsageError, "no command given; usage: prescient run [OPTIONS] -- COMMAND [ARGS...]");
+  if (args.command.empty()) return Fail(kUsageError, fmt::format("no command given; usage: prescient {} [OPTIONS] -- COMMAND [ARGS...]", verb));
+  if (!args.trace_out.empty()) {
+    s = ApplyTraceArgs(args, &config);
+    if (!s.ok()) return Fail(kUsageError, s.message());
+  }
 
   std::string program;
   s = ResolveProgram(args.command[0], &program);
@@ -170,11 +169,7 @@ int Run(const RunArgs& args) {
   return RunAndWait(launch, config.report_path);
 }
 
-}  // namespace
-
-void AddRunCommand(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("run", "Run a dynamically linked program with its large allocations in far memory");
-  auto args = std::make_shared<RunArgs>();
+void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->add_option("--local", args->local, "Local memory budget as a share of the footprint, e.g. 25% (default 100%)");
   cmd->add_option("--local-bytes", args->local_bytes, "Local memory budget as a size, e.g. 512M (instead of --local)");
   cmd->add_option("--memnode", args->memnodes, "Memory node(s) HOST:PORT[,HOST:PORT...] (default: the embedded store)");
@@ -189,9 +184,15 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("command", args->command, "The program and its arguments (put -- before them)");
   // Everything from the program's name on is the program's, flags included.
   cmd->prefix_command();
+}
+
+void AddRunCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("run", "Run a dynamically linked program with its large allocations in far memory");
+  auto args = std::make_shared<RunArgs>();
+  AddRunFlags(cmd, args.get());
   cmd->callback([cmd, args, exit_code] {
     for (const std::string& rest : cmd->remaining()) args->command.push_back(rest);
-    *exit_code = Run(*args);
+    *exit_code = LaunchManaged(*args, "run");
   });
 }
 

@@ -9,5 +9,7 @@ namespace prescient::cli {
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddMemnodeCommand(CLI::App& app, int* exit_code);
 void AddCompareCommand(CLI::App& app, int* exit_code);
+void AddTraceCommand(CLI::App& app, int* exit_code);
+void AddSimCommand(CLI::App& app, int* exit_code);
 
 }  // namespace prescient::cli

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   prescient::cli::AddRunCommand(app, &exit_code);
   prescient::cli::AddMemnodeCommand(app, &exit_code);
   prescient::cli::AddCompareCommand(app, &exit_code);
+  prescient::cli::AddTraceCommand(app, &exit_code);
+  prescient::cli::AddSimCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

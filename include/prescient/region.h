@@ -21,6 +21,7 @@
 namespace prescient {
 
 class Prefetcher;
+class FaultObserver;
 
 // How the fault thread waits for userfaultfd messages.
 //   kPoll:   poll(2) and sleep; costs no CPU when idle, adds a wakeup per fault.
@@ -45,6 +46,23 @@ struct RegionOptions {
   // from a runtime thread. Application threads may be blocked in faults at
   // that point, so the default handler prints the error and _exit()s.
   std::function<void(const Status&)> on_fatal;
+  // When set, told of every fault and discard (trace capture).
+  std::shared_ptr<FaultObserver> observer;
+};
+
+// FaultObserver: told of every access the runtime sees, for trace capture.
+// Called from the runtime's threads (or, for discards, the freeing thread)
+// while the faulting thread is still blocked, so a per-thread CPU clock read
+// here measures exactly the compute since that thread's previous event.
+class FaultObserver {
+ public:
+  virtual ~FaultObserver() = default;
+  // A missing-page fault: the first access to a page that was not local.
+  virtual void OnFault(uint64_t page, uint32_t thread_id, bool write) = 0;
+  // The first write to a local, clean page (a write-protect fault).
+  virtual void OnFirstWrite(uint64_t page, uint32_t thread_id) = 0;
+  // The application freed [first_page, first_page + count).
+  virtual void OnDiscard(uint64_t first_page, uint64_t count) = 0;
 };
 
 // The smallest budget a region accepts: one eviction batch per fault thread
@@ -66,7 +84,8 @@ struct RegionStats {
   uint64_t pages_discarded = 0;    // pages freed by the application
   uint64_t prefetch_issued = 0;
   uint64_t prefetch_installed = 0;
-  uint64_t prefetch_used = 0;      // installed and later faulted on while in flight or touched
+  uint64_t prefetch_used = 0;      // prefetched pages seen used: caught in flight, or written
+  uint64_t prefetch_late = 0;      // of which: faulted on while still in flight (not demand faults)
   uint64_t resident_pages = 0;
   uint64_t peak_resident_pages = 0;
   uint64_t footprint_pages = 0;    // populated pages: resident or held by the backend

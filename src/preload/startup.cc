@@ -21,6 +21,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "prescient/trace.h"
+#include "trace/trace_recorder.h"
 #include "preload/fork_guard.h"
 #include "preload/glibc_heap.h"
 #include "preload/heap.h"
@@ -29,6 +31,8 @@
 #include "preload/startup.h"
 #include "prescient/backend.h"
 #include "common/log.h"
+#include "prescient/trace.h"
+#include "trace/trace_recorder.h"
 #include "prescient/region.h"
 #include "runtime/report.h"
 #include "runtime/run_config.h"
@@ -41,6 +45,7 @@ namespace {
 // program may still be running, and faulting on the region.
 struct Run {
   RunConfig config;
+  std::shared_ptr<TraceRecorder> recorder;  // set when capturing a trace
   Region* region = nullptr;
   PageAllocator* pages = nullptr;
   uint64_t start_ns = 0;
@@ -101,6 +106,40 @@ std::string ProgramPath() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
+// Measures the per-fault kernel CPU cost on scratch pages of the region,
+// then opens the trace with a header that says how it was captured.
+void StartTrace(Run& run) {
+  constexpr size_t kCalibrationPages = 256;
+  auto* scratch = static_cast<std::byte*>(run.pages->allocate(kCalibrationPages * kPageSize, kPageSize));
+  uint64_t fault_cpu_ns = scratch ? CalibrateFaultCpuNanos(scratch, kCalibrationPages) : 0;
+  if (scratch) run.pages->release(scratch);
+  const RunConfig& c = run.config;
+  nlohmann::json header = {
+      {"kind", c.trace_kind},
+      {"command", c.command_line},
+      {"program", ProgramPath()},
+      {"capture", "prescient runtime: every userfaultfd missing-page and first-write fault, stamped with the faulting thread's CPU time"},
+      {"local_bytes", c.local_bytes},
+      {"local_fraction", c.local_bytes > 0 ? 0.0 : c.local_fraction},
+      {"min_alloc_bytes", c.min_alloc_bytes},
+      {"prefetch", c.prefetch},
+      {"fault_cpu_overhead_ns", fault_cpu_ns},
+  };
+  Status status;
+  auto writer = TraceWriter::Create(c.trace_path, header, &status);
+  if (!writer) CannotStart(status);
+  run.recorder->Start(std::move(writer));
+}
+
+void FinishTrace(Run& run) {
+  Status status = run.recorder->Finish();
+  if (!status.ok()) {
+    Say(fmt::format("the trace {} is incomplete: {}", run.config.trace_path, status.ToString()));
+  } else if (run.config.summary) {
+    Say(fmt::format("trace: {} records in {}", run.recorder->records(), run.config.trace_path));
+  }
+}
+
 constinit std::atomic<bool> g_reported{false};
 
 void WriteReportAtExit() { ReportIfRoot(); }
@@ -132,6 +171,10 @@ void Start() {
   tcp.token = config.token;
   std::unique_ptr<Backend> backend = MakeBackend(config.memnodes, tcp, LinkModel{}, &status);
   if (!backend) CannotStart(status);
+  if (!config.trace_path.empty()) {
+    run->recorder = std::make_shared<TraceRecorder>();
+    options.observer = run->recorder;
+  }
   std::unique_ptr<Region> region = Region::Create(options, std::move(backend), &status);
   if (!region) CannotStart(status);
 
@@ -139,6 +182,7 @@ void Start() {
   Region* r = run->region;
   run->pages = new PageAllocator(r->base(), r->size(), [r](std::byte* addr, size_t len) { return DiscardPages(r, addr, len); });
   run->interposed = CheckInterposed();
+  if (run->recorder) StartTrace(*run);
   g_run = run.release();
 
   InstallForkGuard(g_run->pages);
@@ -158,6 +202,7 @@ void ReportIfRoot() {
   if (g_run == nullptr || getpid() != g_run->config.root_pid) return;
   if (g_reported.exchange(true)) return;
   RuntimeScope scope;
+  if (g_run->recorder) FinishTrace(*g_run);
   const RunConfig& config = g_run->config;
   RunReport report;
   report.region = g_run->region->stats();

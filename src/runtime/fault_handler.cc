@@ -90,7 +90,7 @@ void FaultHandler::HandleBatch(const uffd_msg* msgs, size_t count) {
     uint64_t page = core_->PageOf(m.arg.pagefault.address);
     if (page >= core_->pages()) continue;
     if (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
-      OnWriteProtect(page);
+      OnWriteProtect(page, m.arg.pagefault.feat.ptid);
     } else {
       OnMissing(page, (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0, m.arg.pagefault.feat.ptid, &pending);
     }
@@ -147,7 +147,7 @@ void FaultHandler::OnMissing(uint64_t page, bool write, uint32_t thread_id, std:
     if (s == PageState::kEmpty || s == PageState::kRemote) {
       bool was_empty = false;
       if (core_->BeginFetch(page, /*for_prefetch=*/false, &was_empty)) {
-        core_->counters().demand_faults.fetch_add(1, std::memory_order_relaxed);
+        CountDemandFault(page, write, thread_id);
         pending->push_back({page, write, was_empty, thread_id});
         return;
       }
@@ -160,15 +160,28 @@ void FaultHandler::OnMissing(uint64_t page, bool write, uint32_t thread_id, std:
       core_->WakePage(page);
       return;
     }
-    // Someone else owns the page right now; its owner wakes us when done.
-    if (w.has(PageWord::kWaiter) || table.Cas(page, &w, w.set(PageWord::kWaiter))) {
-      core_->counters().demand_faults.fetch_add(1, std::memory_order_relaxed);
+    // Someone else owns the page right now; its owner wakes us when done. A
+    // prefetch caught in flight is a late prefetch hit, not a demand fault.
+    bool late_prefetch = s == PageState::kFetching && w.has(PageWord::kPrefetched);
+    PageWord waiting = w.set(PageWord::kWaiter).clear(late_prefetch ? PageWord::kPrefetched : 0);
+    if (waiting.raw == w.raw || table.Cas(page, &w, waiting)) {
+      if (late_prefetch) {
+        core_->counters().prefetch_late.fetch_add(1, std::memory_order_relaxed);
+        core_->NotePrefetchHit(page);
+      } else {
+        CountDemandFault(page, write, thread_id);
+      }
       return;
     }
   }
 }
 
-void FaultHandler::OnWriteProtect(uint64_t page) {
+void FaultHandler::CountDemandFault(uint64_t page, bool write, uint32_t thread_id) {
+  core_->counters().demand_faults.fetch_add(1, std::memory_order_relaxed);
+  if (FaultObserver* observer = core_->options().observer.get()) observer->OnFault(page, thread_id, write);
+}
+
+void FaultHandler::OnWriteProtect(uint64_t page, uint32_t thread_id) {
   PageStateTable& table = core_->table();
   PageWord w = table.Load(page);
   while (true) {
@@ -181,6 +194,7 @@ void FaultHandler::OnWriteProtect(uint64_t page) {
       if (before.has(PageWord::kPrefetched)) core_->NotePrefetchHit(page);
       if (before.has(PageWord::kWaiter)) core_->WakePage(page);
       core_->counters().write_protect_faults.fetch_add(1, std::memory_order_relaxed);
+      if (FaultObserver* observer = core_->options().observer.get()) observer->OnFirstWrite(page, thread_id);
       return;
     }
     if (IsTransient(s)) {

@@ -45,7 +45,8 @@ class FaultHandler {
   // Classifies one missing-page fault; appends to *pending when this thread
   // now owns the page's fetch.
   void OnMissing(uint64_t page, bool write, uint32_t thread_id, std::vector<Pending>* pending);
-  void OnWriteProtect(uint64_t page);
+  void OnWriteProtect(uint64_t page, uint32_t thread_id);
+  void CountDemandFault(uint64_t page, bool write, uint32_t thread_id);
   void Predict(const std::vector<Pending>& faults, uint64_t now_ns);
 
   RegionCore* core_;

@@ -115,6 +115,7 @@ Status Region::discard(void* addr, size_t len) {
   }
   core.Uncharge(mapped);
   core.ShrinkFootprint(populated);
+  if (FaultObserver* observer = core.options().observer.get()) observer->OnDiscard(first, last - first);
   core.counters().pages_discarded.fetch_add(populated, std::memory_order_relaxed);
   if (any_backed) return core.backend().discard_pages(first, last - first);
   return Status::Ok();
@@ -139,6 +140,7 @@ RegionStats Region::stats() const {
   s.prefetch_issued = c.prefetch_issued.load();
   s.prefetch_installed = c.prefetch_installed.load();
   s.prefetch_used = c.prefetch_used.load();
+  s.prefetch_late = c.prefetch_late.load();
   s.resident_pages = core.ChargedPages();
   s.peak_resident_pages = core.PeakChargedPages();
   s.footprint_pages = core.FootprintPages();

@@ -77,7 +77,11 @@ bool RegionCore::BeginFetch(uint64_t page, bool for_prefetch, bool* was_empty) {
     if (s != PageState::kEmpty && s != PageState::kRemote) return false;
     // Prefetching a page that holds nothing would only waste memory.
     if (for_prefetch && s == PageState::kEmpty) return false;
-    if (table_.Cas(page, &w, w.with_state(PageState::kFetching))) {
+    // A prefetch is marked from the start, so a fault that catches it in
+    // flight is known to be a (late) prefetch hit rather than a demand fault.
+    PageWord fetching = w.with_state(PageState::kFetching);
+    if (for_prefetch) fetching = fetching.set(PageWord::kPrefetched);
+    if (table_.Cas(page, &w, fetching)) {
       *was_empty = (s == PageState::kEmpty);
       Charge(1);
       if (*was_empty) GrowFootprint(1);
@@ -93,10 +97,9 @@ Status RegionCore::Install(uint64_t page, const std::byte* data, bool dirty, boo
   do {
     next = w.with_state(dirty ? PageState::kDirty : PageState::kClean).next_generation().clear(PageWord::kWaiter | PageWord::kPrefetched);
     if (backed) next = next.set(PageWord::kBacked);
-    // A fault already waiting on a prefetch means the prefetch was used.
-    if (prefetched && !w.has(PageWord::kWaiter)) next = next.set(PageWord::kPrefetched);
+    // Still marked unless a fault already claimed it as a late hit.
+    if (prefetched && w.has(PageWord::kPrefetched)) next = next.set(PageWord::kPrefetched);
   } while (!table_.Cas(page, &w, next));
-  if (prefetched && w.has(PageWord::kWaiter)) NotePrefetchHit(page);
   if (w.has(PageWord::kWaiter) && !wake_now) WakePage(page);
   residency_.Push(page, next.generation());
   return Status::Ok();

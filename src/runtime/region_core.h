@@ -30,6 +30,7 @@ struct RegionCounters {
   std::atomic<uint64_t> prefetch_issued{0};
   std::atomic<uint64_t> prefetch_installed{0};
   std::atomic<uint64_t> prefetch_used{0};
+  std::atomic<uint64_t> prefetch_late{0};
 };
 
 class RegionCore {

@@ -66,6 +66,13 @@ Status RunConfigFromEnv(RunConfig* config) {
   }
   if (const char* v = Get(kEnvSummary)) c.summary = std::string(v) != "0";
   if (const char* v = Get(kEnvLogLevel)) c.log_level = v;
+  if (const char* v = Get(kEnvTrace)) c.trace_path = v;
+  if (const char* v = Get(kEnvTraceKind)) {
+    c.trace_kind = v;
+    if (c.trace_kind != "access" && c.trace_kind != "faults")
+      return Status::InvalidArgument(fmt::format("{}={} is not a trace kind; use access or faults", kEnvTraceKind, v));
+  }
+  if (const char* v = Get(kEnvCommandLine)) c.command_line = v;
   *config = std::move(c);
   return Status::Ok();
 }
@@ -88,6 +95,11 @@ std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
   if (c.root_pid > 0) put(kEnvRootPid, std::to_string(c.root_pid));
   put(kEnvSummary, c.summary ? "1" : "0");
   put(kEnvLogLevel, c.log_level);
+  if (!c.trace_path.empty()) {
+    put(kEnvTrace, c.trace_path);
+    put(kEnvTraceKind, c.trace_kind);
+    put(kEnvCommandLine, c.command_line);
+  }
   return env;
 }
 

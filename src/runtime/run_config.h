@@ -30,6 +30,9 @@ inline constexpr char kEnvReserve[] = "PRESCIENT_RESERVE";               // virt
 inline constexpr char kEnvRootPid[] = "PRESCIENT_ROOT_PID";              // the process that reports
 inline constexpr char kEnvSummary[] = "PRESCIENT_SUMMARY";               // 0: no summary on stderr
 inline constexpr char kEnvLogLevel[] = "PRESCIENT_LOG_LEVEL";            // spdlog level, default warn
+inline constexpr char kEnvTrace[] = "PRESCIENT_TRACE";                   // trace file to capture into
+inline constexpr char kEnvTraceKind[] = "PRESCIENT_TRACE_KIND";          // access | faults
+inline constexpr char kEnvCommandLine[] = "PRESCIENT_COMMAND_LINE";      // the traced command, for the trace header
 
 inline constexpr uint64_t kDefaultMinAllocBytes = 32 << 10;
 
@@ -52,6 +55,9 @@ struct RunConfig {
   pid_t root_pid = 0;                 // 0: whichever process reads the config
   bool summary = true;
   std::string log_level = "warn";
+  std::string trace_path;             // empty: no trace
+  std::string trace_kind = "access";  // what the trace holds (see prescient/trace.h)
+  std::string command_line;           // recorded in the trace header
 };
 
 // Reads the variables above. Errors name the variable and what is wrong.

@@ -1,0 +1,37 @@
+// AccessStream: a trace loaded for replay. Page numbers are renumbered
+// densely (in order of first appearance) so the simulator's per-page state is
+// a flat array; the original numbers are kept for the prefetch policies,
+// which reason in region page numbers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "prescient/status.h"
+#include "prescient/trace.h"
+
+namespace prescient {
+
+struct StreamRecord {
+  uint32_t page;        // dense page id (kDiscard: first dense id is not used; see discard_pages)
+  uint32_t thread;
+  uint32_t compute_ns;  // compute before this access, calibrated fault overhead removed
+  TraceEvent event;
+  bool write;
+  uint32_t discard_index;  // kDiscard: index into AccessStream::discards
+};
+
+struct AccessStream {
+  std::vector<StreamRecord> records;
+  std::vector<uint64_t> region_page;            // dense id -> region page number
+  std::vector<std::vector<uint32_t>> discards;  // dense ids freed by each discard record
+  uint32_t threads = 0;
+  uint64_t fault_cpu_overhead_ns = 0;
+  std::string kind;
+  uint64_t pages() const { return region_page.size(); }
+};
+
+Status LoadAccessStream(const std::string& path, AccessStream* stream);
+
+}  // namespace prescient

@@ -1,0 +1,30 @@
+// CostModel: what the simulator charges for each thing that takes time.
+// Defaults follow the issue: 3 us per 4 KiB far read, a 100 Gb/s link,
+// 1 us of fault handling, 100 ns per local access. A JSON file given with
+// --cost-model overrides any subset of the fields by name.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "prescient/status.h"
+
+namespace prescient {
+
+struct CostModel {
+  double far_read_us = 3.0;        // latency of one 4 KiB read from far memory
+  double link_gbps = 100.0;        // link bandwidth; transfers are serialized on it
+  double fault_overhead_us = 1.0;  // handling of one fault (demand or first-write)
+  double local_access_ns = 100.0;  // one traced access to a local page
+  double inference_ns = 0.0;       // one prefetcher decision (learned policies)
+  bool sync_inference = false;     // inference on the critical path instead of overlapped
+
+  double transfer_ns() const { return link_gbps > 0 ? 4096.0 * 8.0 / link_gbps : 0.0; }
+  nlohmann::json ToJson() const;
+};
+
+// Reads `path`; unknown keys and wrong types are errors that name the key.
+Status LoadCostModel(const std::string& path, CostModel* model);
+
+}  // namespace prescient

@@ -1,0 +1,335 @@
+#include "sim/simulator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <unordered_map>
+#include <queue>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "prescient/backend.h"
+#include "prescient/prefetcher.h"
+#include "prescient/region.h"
+
+namespace prescient {
+
+namespace {
+
+enum class SimState : uint8_t { kEmpty, kRemote, kInFlight, kLocal };
+
+struct SimPage {
+  SimState state = SimState::kEmpty;
+  bool dirty = false;
+  bool backed = false;      // far memory holds a copy
+  bool prefetched = false;  // brought by prefetch and not touched yet
+  uint32_t generation = 0;
+  double arrival_ns = 0;    // kInFlight: when it lands
+};
+
+constexpr uint64_t kNever = UINT64_MAX;     // a page never used again
+constexpr uint64_t kAnyTime = UINT64_MAX - 1;  // evict whatever is needed furthest ahead
+
+class Replay {
+ public:
+  Replay(const AccessStream& stream, const SimConfig& config, Prefetcher* prefetcher)
+      : s_(stream), c_(config), prefetcher_(prefetcher), oracle_(prefetcher == nullptr), pages_(stream.pages()),
+        clock_(stream.threads), local_clock_(stream.threads) {
+    transfer_ns_ = c_.cost.transfer_ns();
+    read_ns_ = c_.cost.far_read_us * 1000.0;
+    fault_ns_ = c_.cost.fault_overhead_us * 1000.0;
+    if (oracle_) PrecomputeNextUses();
+    for (uint32_t p = 0; p < stream.pages(); ++p) dense_.emplace(stream.region_page[p], p);
+  }
+
+  SimResult Run() {
+    std::vector<uint64_t> candidates;
+    for (size_t i = 0; i < s_.records.size(); ++i) {
+      const StreamRecord& r = s_.records[i];
+      if (r.event == TraceEvent::kDiscard) {
+        Discard(s_.discards[r.discard_index]);
+        continue;
+      }
+      clock_[r.thread] += r.compute_ns;
+      local_clock_[r.thread] += r.compute_ns + c_.cost.local_access_ns;
+      ++result_.accesses;
+      Access(r, candidates);
+      if (oracle_) {
+        next_use_of_page_[r.page] = next_use_[i];
+        if (IsResident(r.page)) heap_.push({next_use_[i], r.page});
+        OraclePrefetch(i);
+      }
+    }
+    return Finish();
+  }
+
+ private:
+  bool IsResident(uint32_t p) const { return pages_[p].state == SimState::kLocal || pages_[p].state == SimState::kInFlight; }
+
+  // The runtime's budget rule (RegionCore::BudgetPages) and evictor margin.
+  uint64_t Budget() const {
+    uint64_t share = static_cast<uint64_t>(c_.local_fraction * static_cast<double>(peak_populated_));
+    return std::max<uint64_t>(kMinLocalBytes / kPageSize, share);
+  }
+  static uint64_t Margin(uint64_t budget) { return std::max<uint64_t>(32, budget / 32); }
+
+  void Access(const StreamRecord& r, std::vector<uint64_t>& candidates) {
+    SimPage& pg = pages_[r.page];
+    double& t = clock_[r.thread];
+    bool write = r.write || r.event == TraceEvent::kFirstWrite;
+    switch (pg.state) {
+      case SimState::kLocal:
+        t += c_.cost.local_access_ns;
+        if (pg.prefetched) NotePrefetchUse(r.page, false);
+        if (write && !pg.dirty) {  // a write-protect fault in the runtime
+          ++result_.first_write_faults;
+          t += fault_ns_;
+          pg.dirty = true;
+        }
+        return;
+      case SimState::kInFlight:  // a late prefetch: a shorter stall, not a demand fault
+        t = std::max(t + fault_ns_, pg.arrival_ns);
+        pg.state = SimState::kLocal;
+        NotePrefetchUse(r.page, true);
+        pg.dirty |= write;
+        return;
+      case SimState::kEmpty:
+        ++result_.demand_faults;
+        ++result_.zero_fills;
+        t += fault_ns_;
+        // A first touch faults with all memory local too (a minor fault).
+        local_clock_[r.thread] += fault_ns_;
+        ++populated_;
+        peak_populated_ = std::max(peak_populated_, populated_);
+        Install(r.page, write, /*backed=*/false);
+        MakeRoom();
+        return;
+      case SimState::kRemote: {
+        ++result_.demand_faults;
+        if (c_.cost.sync_inference && !oracle_) t += c_.cost.inference_ns;
+        double issue = t + fault_ns_;
+        t = Transfer(issue);
+        ++result_.pages_read;
+        Install(r.page, write, /*backed=*/true);
+        if (!oracle_) Prefetch(r, issue, candidates);
+        MakeRoom();
+        return;
+      }
+    }
+  }
+
+  // Occupies the link for one page from `issue` on; returns when it lands.
+  double Transfer(double issue) {
+    double start = std::max(issue, link_free_ns_);
+    link_free_ns_ = start + transfer_ns_;
+    return link_free_ns_ + read_ns_;
+  }
+
+  void Install(uint32_t p, bool dirty, bool backed) {
+    SimPage& pg = pages_[p];
+    pg.state = SimState::kLocal;
+    pg.dirty = dirty;
+    pg.backed = backed;
+    pg.prefetched = false;
+    ++pg.generation;
+    ++charged_;
+    fifo_.push_back({p, pg.generation});
+  }
+
+  void Prefetch(const StreamRecord& r, double issue, std::vector<uint64_t>& candidates) {
+    candidates.clear();
+    prefetcher_->on_fault({s_.region_page[r.page], static_cast<uint64_t>(clock_[r.thread]), r.thread, r.write}, &candidates);
+    double start = issue + (c_.cost.sync_inference ? 0 : c_.cost.inference_ns);
+    for (uint64_t region_page : candidates) {
+      auto it = dense_.find(region_page);
+      if (it == dense_.end()) continue;  // never touched in the trace: nothing to fetch
+      StartPrefetch(it->second, start);
+    }
+  }
+
+  void StartPrefetch(uint32_t p, double issue) {
+    SimPage& pg = pages_[p];
+    if (pg.state != SimState::kRemote) return;  // as the runtime: only pages far memory holds
+    pg.arrival_ns = Transfer(issue);
+    pg.state = SimState::kInFlight;
+    pg.prefetched = true;
+    pg.dirty = false;
+    ++pg.generation;
+    ++charged_;
+    ++result_.prefetch_issued;
+    ++result_.pages_read;
+    fifo_.push_back({p, pg.generation});
+  }
+
+  void NotePrefetchUse(uint32_t p, bool late) {
+    pages_[p].prefetched = false;
+    ++result_.prefetch_used;
+    if (late) ++result_.prefetch_late;
+    if (prefetcher_) prefetcher_->on_prefetch_hit(s_.region_page[p]);
+  }
+
+  void MakeRoom() {
+    uint64_t budget = Budget(), margin = Margin(budget);
+    if (charged_ + margin / 2 <= budget) return;
+    while (charged_ + margin > budget && (oracle_ ? EvictFurthest(kAnyTime) : EvictOldest())) {
+    }
+  }
+
+  void Evict(uint32_t p) {
+    SimPage& pg = pages_[p];
+    if (pg.dirty) {
+      ++result_.pages_written;  // written back in the background, on the other direction of the link
+      pg.backed = true;
+    }
+    pg.state = pg.backed ? SimState::kRemote : SimState::kEmpty;
+    if (pg.state == SimState::kEmpty) --populated_;
+    pg.dirty = pg.prefetched = false;
+    --charged_;
+  }
+
+  bool EvictOldest() {
+    while (!fifo_.empty()) {
+      auto [p, gen] = fifo_.front();
+      fifo_.pop_front();
+      if (IsResident(p) && pages_[p].generation == gen) {
+        Evict(p);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void Discard(const std::vector<uint32_t>& freed) {
+    for (uint32_t p : freed) {
+      SimPage& pg = pages_[p];
+      if (IsResident(p)) --charged_;
+      if (pg.state != SimState::kEmpty) --populated_;
+      pg.state = SimState::kEmpty;
+      pg.dirty = pg.backed = pg.prefetched = false;
+      ++pg.generation;  // leaves stale FIFO and heap entries behind
+    }
+  }
+
+  // --- The oracle.
+
+  void PrecomputeNextUses() {
+    next_use_.assign(s_.records.size(), kNever);
+    next_use_of_page_.assign(s_.pages(), kNever);
+    std::vector<uint64_t> upcoming(s_.pages(), kNever);
+    for (size_t i = s_.records.size(); i-- > 0;) {
+      const StreamRecord& r = s_.records[i];
+      if (r.event == TraceEvent::kDiscard) continue;
+      next_use_[i] = upcoming[r.page];
+      upcoming[r.page] = i;
+    }
+    for (uint32_t p = 0; p < s_.pages(); ++p) next_use_of_page_[p] = upcoming[p];
+  }
+
+  // Evicts the resident page needed furthest ahead, if that is later than
+  // `needed_at`. Heap entries are checked against the page's current next use.
+  bool EvictFurthest(uint64_t needed_at) {
+    while (!heap_.empty()) {
+      auto [next, p] = heap_.top();
+      if (!IsResident(p) || next_use_of_page_[p] != next) {
+        heap_.pop();
+        continue;
+      }
+      if (needed_at != kAnyTime && next != kNever && next <= needed_at) return false;
+      heap_.pop();
+      Evict(p);
+      return true;
+    }
+    return false;
+  }
+
+  // Keeps the link busy with the pages the trace touches next, within a
+  // lookahead of records, displacing only pages needed later than they are.
+  void OraclePrefetch(size_t i) {
+    constexpr size_t kLookahead = 4096;
+    const double now = clock_[s_.records[i].thread];
+    lookahead_ = std::max(lookahead_, i + 1);
+    while (lookahead_ < s_.records.size() && lookahead_ <= i + kLookahead && link_free_ns_ < now + read_ns_) {
+      const StreamRecord& r = s_.records[lookahead_];
+      if (r.event != TraceEvent::kDiscard && pages_[r.page].state == SimState::kRemote) {
+        uint64_t budget = Budget();
+        if (charged_ + 1 > budget - Margin(budget) / 2 && !EvictFurthest(lookahead_)) break;
+        StartPrefetch(r.page, now);
+        next_use_of_page_[r.page] = lookahead_;
+        heap_.push({lookahead_, r.page});
+      }
+      ++lookahead_;
+    }
+  }
+
+  SimResult Finish() {
+    result_.policy = c_.policy;
+    result_.local_pct = c_.local_fraction * 100.0;
+    result_.sim_ns = *std::max_element(clock_.begin(), clock_.end());
+    result_.local_ns = *std::max_element(local_clock_.begin(), local_clock_.end());
+    result_.normalized_perf = result_.sim_ns > 0 ? result_.local_ns / result_.sim_ns : 1.0;
+    result_.accuracy = result_.prefetch_issued ? static_cast<double>(result_.prefetch_used) / static_cast<double>(result_.prefetch_issued) : 0.0;
+    result_.peak_footprint_pages = peak_populated_;
+    result_.final_budget_pages = Budget();
+    return result_;
+  }
+
+  const AccessStream& s_;
+  const SimConfig& c_;
+  Prefetcher* prefetcher_;
+  bool oracle_;
+  std::vector<SimPage> pages_;
+  std::unordered_map<uint64_t, uint32_t> dense_;  // region page -> dense id, for policy candidates
+  std::vector<double> clock_, local_clock_;
+  std::deque<std::pair<uint32_t, uint32_t>> fifo_;
+  double transfer_ns_ = 0, read_ns_ = 0, fault_ns_ = 0, link_free_ns_ = 0;
+  uint64_t charged_ = 0, populated_ = 0, peak_populated_ = 0;
+  size_t lookahead_ = 0;
+  std::vector<uint64_t> next_use_, next_use_of_page_;
+  std::priority_queue<std::pair<uint64_t, uint32_t>> heap_;
+  SimResult result_;
+};
+
+}  // namespace
+
+nlohmann::json SimResult::ToJson() const {
+  return {{"policy", policy},
+          {"local_pct", local_pct},
+          {"normalized_perf", normalized_perf},
+          {"demand_faults", demand_faults},
+          {"zero_fills", zero_fills},
+          {"first_write_faults", first_write_faults},
+          {"accuracy", accuracy},
+          {"coverage", coverage},
+          {"bytes_moved", bytes_moved()},
+          {"prefetch_issued", prefetch_issued},
+          {"prefetch_used", prefetch_used},
+          {"prefetch_late", prefetch_late},
+          {"accesses", accesses},
+          {"sim_s", sim_ns / 1e9},
+          {"all_local_s", local_ns / 1e9},
+          {"peak_footprint_pages", peak_footprint_pages},
+          {"budget_pages", final_budget_pages},
+          {"replay_seconds", replay_seconds}};
+}
+
+Status Simulate(const AccessStream& stream, const SimConfig& config, SimResult* result) {
+  if (!(config.local_fraction > 0 && config.local_fraction <= 1.0))
+    return Status::InvalidArgument(fmt::format("local memory {}% must be above 0 and at most 100", config.local_fraction * 100));
+  std::unique_ptr<Prefetcher> prefetcher;
+  if (config.policy != "oracle") {
+    PrefetchOptions options;
+    options.max_pages = config.max_prefetch_pages;
+    options.region_pages = 0;  // region bounds are unknown to a trace; dense lookup filters
+    Status st;
+    prefetcher = MakePrefetcher(config.policy, options, &st);
+    if (!prefetcher) return st;
+  }
+  auto start = std::chrono::steady_clock::now();
+  Replay replay(stream, config, prefetcher.get());
+  *result = replay.Run();
+  result->replay_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Status::Ok();
+}
+
+}  // namespace prescient

@@ -1,0 +1,33 @@
+// The flags `prescient run` and `prescient trace` share, and the launch of a
+// program under the preload library that both end in.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "prescient/status.h"
+#include "runtime/run_config.h"
+
+namespace prescient::cli {
+
+struct RunArgs {
+  std::string local, local_bytes, memnodes, token, report, prefetch = "none", fault_loop = "hybrid", min_alloc = "32K",
+                                                            reserve = "64G", log_level = "warn";
+  bool quiet = false;
+  std::vector<std::string> command;
+  // `prescient trace` only.
+  std::string trace_out, trace_kind = "access";
+};
+
+// Registers the shared flags and the trailing command on `cmd`.
+void AddRunFlags(CLI::App* cmd, RunArgs* args);
+// Validates the flags and the program, runs it under the preload library and
+// returns its exit status (2 for a usage error, naming the flag). `verb`
+// names the subcommand in messages.
+int LaunchManaged(const RunArgs& args, const std::string& verb);
+// Fills the trace fields of `config` from the trace flags (cmd_trace.cc).
+Status ApplyTraceArgs(const RunArgs& args, RunConfig* config);
+
+}  // namespace prescient::cli
