@@ -53,6 +53,12 @@ uint64_t Evictor::MarginPages(uint64_t budget) const {
   return std::max<uint64_t>(core_->options().evict_batch_pages, budget / 32);
 }
 
+bool Evictor::OutgrowsBudget(uint64_t budget) const {
+  // While every page that holds data fits, evicting ahead of need would only
+  // cause refetches (and at --local 100% a steady trickle of them).
+  return core_->FootprintPages() > budget;
+}
+
 void Evictor::Run() {
   MarkRuntimeThread();
   std::unique_lock<std::mutex> lock(mu_);
@@ -65,7 +71,7 @@ void Evictor::Run() {
     while (!core_->failed()) {
       uint64_t budget = core_->BudgetPages();
       uint64_t margin = MarginPages(budget);
-      if (core_->ChargedPages() + margin <= budget) break;
+      if (core_->ChargedPages() + margin <= budget || !OutgrowsBudget(budget)) break;
       if (EvictBatch() == 0) break;
     }
     lock.lock();
@@ -74,7 +80,7 @@ void Evictor::Run() {
 
 void Evictor::MakeRoom(uint64_t incoming) {
   uint64_t budget = core_->BudgetPages();
-  if (core_->ChargedPages() + incoming + MarginPages(budget) / 2 > budget) Notify();
+  if (core_->ChargedPages() + incoming + MarginPages(budget) / 2 > budget && OutgrowsBudget(budget)) Notify();
   while (!core_->failed() && core_->ChargedPages() + incoming > core_->BudgetPages()) {
     if (EvictBatch() == 0) break;  // everything left is in flight; allow a brief overshoot
   }

@@ -37,6 +37,7 @@ class Evictor {
  private:
   void Run();
   uint64_t MarginPages(uint64_t budget) const;
+  bool OutgrowsBudget(uint64_t budget) const;
   // Evicts up to one batch from the front of the residency queue; returns the
   // number of pages dropped.
   size_t EvictBatch();

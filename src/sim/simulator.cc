@@ -78,9 +78,9 @@ class Replay {
     SimPage& pg = pages_[r.page];
     double& t = clock_[r.thread];
     bool write = r.write || r.event == TraceEvent::kFirstWrite;
+    t += c_.cost.local_access_ns;  // every access, as in the all-local clock; faults add to it
     switch (pg.state) {
       case SimState::kLocal:
-        t += c_.cost.local_access_ns;
         if (pg.prefetched) NotePrefetchUse(r.page, false);
         if (write && !pg.dirty) {  // a write-protect fault in the runtime
           ++result_.first_write_faults;
@@ -171,13 +171,15 @@ class Replay {
 
   void MakeRoom() {
     uint64_t budget = Budget(), margin = Margin(budget);
-    if (charged_ + margin / 2 <= budget) return;
+    // As the runtime's evictor: ahead of need only once the data outgrows the budget.
+    if (charged_ + margin / 2 <= budget || populated_ <= budget) return;
     while (charged_ + margin > budget && (oracle_ ? EvictFurthest(kAnyTime) : EvictOldest())) {
     }
   }
 
   void Evict(uint32_t p) {
     SimPage& pg = pages_[p];
+    if (oracle_ && next_use_of_page_[p] != kNever && (pg.dirty || pg.backed)) wanted_.push({next_use_of_page_[p], p});
     if (pg.dirty) {
       ++result_.pages_written;  // written back in the background, on the other direction of the link
       pg.backed = true;
@@ -243,22 +245,26 @@ class Replay {
     return false;
   }
 
-  // Keeps the link busy with the pages the trace touches next, within a
-  // lookahead of records, displacing only pages needed later than they are.
+  // Keeps the link busy with the remote pages the trace needs soonest (within
+  // a lookahead), displacing only pages needed later than they are. Every
+  // remote page got there by eviction, which queued it under its next use.
   void OraclePrefetch(size_t i) {
-    constexpr size_t kLookahead = 4096;
+    // Fetching further ahead than a fraction of the cache only churns it.
+    const size_t lookahead = std::max<uint64_t>(64, Budget() / 4);
     const double now = clock_[s_.records[i].thread];
-    lookahead_ = std::max(lookahead_, i + 1);
-    while (lookahead_ < s_.records.size() && lookahead_ <= i + kLookahead && link_free_ns_ < now + read_ns_) {
-      const StreamRecord& r = s_.records[lookahead_];
-      if (r.event != TraceEvent::kDiscard && pages_[r.page].state == SimState::kRemote) {
-        uint64_t budget = Budget();
-        if (charged_ + 1 > budget - Margin(budget) / 2 && !EvictFurthest(lookahead_)) break;
-        StartPrefetch(r.page, now);
-        next_use_of_page_[r.page] = lookahead_;
-        heap_.push({lookahead_, r.page});
+    const double horizon = now + read_ns_ + 64 * transfer_ns_;
+    while (!wanted_.empty() && link_free_ns_ < horizon) {
+      auto [next, p] = wanted_.top();
+      if (pages_[p].state != SimState::kRemote || next_use_of_page_[p] != next || next <= i) {
+        wanted_.pop();  // stale: touched, freed or fetched since
+        continue;
       }
-      ++lookahead_;
+      if (next > i + lookahead) break;
+      uint64_t budget = Budget();
+      if (charged_ + 1 > budget - Margin(budget) / 2 && !EvictFurthest(next)) break;
+      wanted_.pop();
+      StartPrefetch(p, now);
+      heap_.push({next, p});
     }
   }
 
@@ -284,9 +290,9 @@ class Replay {
   std::deque<std::pair<uint32_t, uint32_t>> fifo_;
   double transfer_ns_ = 0, read_ns_ = 0, fault_ns_ = 0, link_free_ns_ = 0;
   uint64_t charged_ = 0, populated_ = 0, peak_populated_ = 0;
-  size_t lookahead_ = 0;
   std::vector<uint64_t> next_use_, next_use_of_page_;
-  std::priority_queue<std::pair<uint64_t, uint32_t>> heap_;
+  std::priority_queue<std::pair<uint64_t, uint32_t>> heap_;  // resident pages by next use, furthest first
+  std::priority_queue<std::pair<uint64_t, uint32_t>, std::vector<std::pair<uint64_t, uint32_t>>, std::greater<>> wanted_;  // remote, soonest first
   SimResult result_;
 };
 

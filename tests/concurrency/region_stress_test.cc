@@ -100,6 +100,22 @@ TEST(Region, BudgetFollowsFootprintFraction) {
   EXPECT_GT(s.pages_evicted, 0u);
 }
 
+TEST(Region, NothingIsEvictedWhileTheFootprintFits) {
+  RegionOptions options;
+  options.local_fraction = 1.0;
+  auto region = MakeRegion(options);
+  ASSERT_NE(region, nullptr);
+  StressOptions stress;
+  stress.pages = 4096;
+  stress.threads = 2;
+  stress.ops_per_thread = 4000;
+  auto result = RunPageStress(*region, stress);
+  EXPECT_EQ(result.mismatches, 0u) << result.ToString();
+  RegionStats s = region->stats();
+  EXPECT_EQ(s.pages_evicted, 0u) << "at 100% local nothing needs to leave";
+  EXPECT_EQ(s.pages_fetched, 0u);
+}
+
 TEST(Region, DiscardedPagesReadAsZeroAndLeaveTheFootprint) {
   RegionOptions options;
   options.local_bytes = 1 << 20;
