@@ -21,8 +21,10 @@ struct FaultEvent {
 };
 
 struct PrefetchOptions {
-  uint64_t region_pages = 0;   // candidates at or beyond this are ignored
-  uint32_t max_pages = 8;      // the most pages one fault may ask for
+  uint64_t region_pages = 0;   // candidates at or beyond this are ignored (0: no limit)
+  uint32_t max_pages = 8;      // the most pages one fault may ask for; the
+                               // readahead policies use the largest power of
+                               // two <= this as the kernel's 1 << page_cluster
 };
 
 class Prefetcher {
@@ -38,6 +40,8 @@ class Prefetcher {
 
 // Names the policies MakePrefetcher() knows, comma-separated.
 std::string PrefetcherNames();
+// The same names, one per element, in registry order.
+std::vector<std::string> PrefetcherNameList();
 std::unique_ptr<Prefetcher> MakePrefetcher(std::string_view name, const PrefetchOptions& options, Status* status);
 
 }  // namespace prescient

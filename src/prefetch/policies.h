@@ -9,5 +9,8 @@ namespace prescient {
 
 std::unique_ptr<Prefetcher> MakeNonePrefetcher(const PrefetchOptions& options);
 std::unique_ptr<Prefetcher> MakeReadaheadPrefetcher(const PrefetchOptions& options);
+std::unique_ptr<Prefetcher> MakeVmaReadaheadPrefetcher(const PrefetchOptions& options);
+std::unique_ptr<Prefetcher> MakeLeapPrefetcher(const PrefetchOptions& options);
+std::unique_ptr<Prefetcher> MakeStridePrefetcher(const PrefetchOptions& options);
 
 }  // namespace prescient

@@ -1,10 +1,17 @@
 // `readahead`: Fastswap's prefetcher, which is Linux's swap cluster readahead
-// (mm/swap_state.c). The window is sized from how many earlier readahead
-// pages were hit, and the pages read are the aligned cluster around the fault.
-#include <algorithm>
-#include <bit>
+// (mm/swap_state.c: swapin_nr_pages() + swap_cluster_readahead()).
+//
+// The window is sized from how many earlier readahead pages were hit since
+// the last fault (SwapinNrPages, shared with vma-readahead), and the pages
+// read are the window-aligned cluster holding the fault. The kernel clusters
+// by swap offset; our pages are stored one-to-one by region page number, so
+// the page number plays the offset's part.
+#include <optional>
+#include <utility>
 
+#include "prefetch/candidates.h"
 #include "prefetch/policies.h"
+#include "prefetch/swapin_window.h"
 
 namespace prescient {
 
@@ -13,53 +20,38 @@ namespace {
 class ReadaheadPrefetcher final : public Prefetcher {
  public:
   explicit ReadaheadPrefetcher(const PrefetchOptions& options)
-      : options_(options), max_pages_(std::bit_floor(std::max<uint32_t>(1, options.max_pages))) {}
+      : region_end_(RegionEnd(options)), max_window_(SwapinMaxWindow(options.max_pages)) {}
 
   std::string_view name() const override { return "readahead"; }
 
+  // swap_cluster_readahead(): no readahead for a window of one page.
   void on_fault(const FaultEvent& fault, std::vector<uint64_t>* out) override {
-    uint64_t window = NextWindow(fault.page_no);
-    if (window <= 1) return;
-    AppendCluster(fault.page_no, window, out);
+    uint32_t window = SwapinNrPagesForFault(fault.page_no);
+    AppendAlignedCluster(fault.page_no, window, region_end_, out);
   }
 
+  // lookup_swap_cache() found a readahead page: one global hit counter.
   void on_prefetch_hit(uint64_t) override { ++hits_; }
 
  private:
-  // __swapin_nr_pages(): two pages more than the hits since the last fault,
-  // rounded up to a power of two, capped; a lone fault with no hits and no
-  // neighbour gets no readahead; the window shrinks by at most half a step.
-  uint64_t NextWindow(uint64_t page) {
+  // swapin_nr_pages(): consumes the hits, and remembers the fault's offset
+  // only when there were none. While readahead is hitting, the adjacency
+  // test is not used, and the offset it will next compare against stays the
+  // last fault that had to stand on its own.
+  uint32_t SwapinNrPagesForFault(uint64_t page) {
+    if (max_window_ <= 1) return 1;
     uint64_t hits = std::exchange(hits_, 0);
-    uint64_t pages = hits + 2;
-    if (pages == 2) {
-      bool adjacent = page == prev_page_ + 1 || page + 1 == prev_page_;
-      if (!adjacent) pages = 1;
-    } else {
-      pages = std::bit_ceil(pages);
-    }
-    pages = std::min<uint64_t>(pages, max_pages_);
-    prev_page_ = page;
-    if (pages < last_window_ / 2) pages = last_window_ / 2;  // don't collapse at once
-    last_window_ = pages;
+    uint32_t pages = SwapinNrPages(prev_offset_, page, hits, max_window_, last_readahead_pages_);
+    if (hits == 0) prev_offset_ = page;
+    last_readahead_pages_ = pages;
     return pages;
   }
 
-  // swap_cluster_readahead(): the aligned block of `window` pages holding the fault.
-  void AppendCluster(uint64_t page, uint64_t window, std::vector<uint64_t>* out) const {
-    uint64_t start = page & ~(window - 1);
-    for (uint64_t p = start; p < start + window; ++p) {
-      if (p == page) continue;
-      if (options_.region_pages != 0 && p >= options_.region_pages) break;
-      out->push_back(p);
-    }
-  }
-
-  PrefetchOptions options_;
-  uint32_t max_pages_;
+  const uint64_t region_end_;
+  const uint32_t max_window_;
   uint64_t hits_ = 0;
-  uint64_t prev_page_ = ~uint64_t{0} - 1;
-  uint64_t last_window_ = 0;
+  std::optional<uint64_t> prev_offset_;
+  uint32_t last_readahead_pages_ = 0;
 };
 
 }  // namespace

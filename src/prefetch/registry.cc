@@ -19,11 +19,20 @@ const std::vector<std::pair<std::string, Factory>>& Registry() {
   static const std::vector<std::pair<std::string, Factory>> kPolicies = {
       {"none", MakeNonePrefetcher},
       {"readahead", MakeReadaheadPrefetcher},
+      {"vma-readahead", MakeVmaReadaheadPrefetcher},
+      {"leap", MakeLeapPrefetcher},
+      {"stride", MakeStridePrefetcher},
   };
   return kPolicies;
 }
 
 }  // namespace
+
+std::vector<std::string> PrefetcherNameList() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : Registry()) names.push_back(name);
+  return names;
+}
 
 std::string PrefetcherNames() {
   std::string names;
