@@ -4,7 +4,7 @@
 # under each prefetch policy, and prints their comparison table.
 #
 #   LOCAL=50%   local-memory share (default 50%)
-#   POLICIES="none readahead"   policies to compare
+#   POLICIES="none readahead vma-readahead leap stride"   policies to compare
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,7 @@ bash scripts/install-deps.sh
 bash scripts/build.sh release
 
 LOCAL="${LOCAL:-50%}"
-POLICIES="${POLICIES:-none readahead}"
+POLICIES="${POLICIES:-none readahead vma-readahead leap stride}"
 out="results/main"
 mkdir -p "$out"
 workload=(build/tests/transparent_demo)
