@@ -50,7 +50,13 @@ void AddTraceCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--kind", args->trace_kind, "access: every page transition; faults: the demand faults at --local")->capture_default_str();
   AddRunFlags(cmd, args.get());
   cmd->callback([cmd, args, exit_code] {
-    for (const std::string& rest : cmd->remaining()) args->command.push_back(rest);
+    std::string error;
+    args->command = CollectCommand(cmd, *args, &error);
+    if (!error.empty()) {
+      fmt::print(stderr, "prescient trace: {}\n", error);
+      *exit_code = 2;
+      return;
+    }
     *exit_code = LaunchManaged(*args, "trace");
   });
 }

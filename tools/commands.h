@@ -2,9 +2,17 @@
 // here. A command stores its process exit status in *exit_code when it runs.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
 namespace prescient::cli {
+
+// The words after the first `--` on the command line, verbatim: the program
+// that `run` and `trace` start. (CLI11 would move or drop a `--` that belongs
+// to the program's own arguments.)
+std::vector<std::string>& TrailingCommand();
 
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddMemnodeCommand(CLI::App& app, int* exit_code);

@@ -1,12 +1,29 @@
 // prescient: far memory with learned prefetching. See README.md.
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
 
+namespace prescient::cli {
+std::vector<std::string>& TrailingCommand() {
+  static std::vector<std::string> command;
+  return command;
+}
+}  // namespace prescient::cli
+
 int main(int argc, char** argv) {
+  // Everything after the first `--` is the program to run, untouched.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      prescient::cli::TrailingCommand().assign(argv + i + 1, argv + argc);
+      argc = i;
+      break;
+    }
+  }
   CLI::App app{"prescient: run programs with part of their memory on another node, with learned prefetching"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "prescient 0.1.0");
