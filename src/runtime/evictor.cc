@@ -91,13 +91,45 @@ void Evictor::EvictAll() {
   }
 }
 
+size_t Evictor::Demote(uint64_t at_least) {
+  PageStateTable& table = core_->table();
+  size_t moved = 0;
+  std::vector<ResidencyEntry> entries;
+  while (core_->ActivePages() > core_->ActiveTargetPages() || moved < at_least) {
+    entries.clear();
+    core_->active().PopOldest(core_->options().evict_batch_pages, &entries);
+    if (entries.empty()) break;
+    for (const ResidencyEntry& e : entries) {
+      PageWord w = table.Load(e.page);
+      while (w.generation() == e.generation && w.has(PageWord::kActive)) {
+        if (w.state() == PageState::kUnprotecting) {
+          // Its owner will rewrite the word from a copy that has kActive.
+          core_->active().Push(e.page, e.generation);
+          break;
+        }
+        if (!IsMapped(w.state())) break;  // being freed; discard accounts for it
+        if (table.Cas(e.page, &w, w.clear(PageWord::kActive))) {
+          core_->NoteActiveLeft();
+          core_->inactive().Push(e.page, e.generation);
+          ++moved;
+          break;
+        }
+      }
+    }
+  }
+  return moved;
+}
+
 size_t Evictor::EvictBatch() {
   PageStateTable& table = core_->table();
   std::vector<uint64_t> victims, dirty;
   std::vector<ResidencyEntry> entries;
+  Demote(0);
   while (victims.empty()) {
     entries.clear();
-    core_->residency().PopOldest(core_->options().evict_batch_pages, &entries);
+    core_->inactive().PopOldest(core_->options().evict_batch_pages, &entries);
+    // An empty inactive list is refilled from the oldest active pages.
+    if (entries.empty() && Demote(core_->options().evict_batch_pages) > 0) continue;
     if (entries.empty()) return 0;
     for (const ResidencyEntry& e : entries) {
       PageWord w = table.Load(e.page);
@@ -105,10 +137,10 @@ size_t Evictor::EvictBatch() {
       while (w.generation() == e.generation) {
         if (w.state() == PageState::kUnprotecting) {
           // Still resident, just mid-way to Dirty: keep it in line.
-          core_->residency().Push(e.page, e.generation);
+          core_->inactive().Push(e.page, e.generation);
           break;
         }
-        if (!IsMapped(w.state())) break;
+        if (!IsMapped(w.state()) || w.has(PageWord::kActive)) break;
         if (table.Cas(e.page, &w, w.with_state(PageState::kEvicting))) {
           victims.push_back(e.page);
           if (w.state() == PageState::kDirty) dirty.push_back(e.page);
@@ -158,6 +190,7 @@ size_t Evictor::EvictBatch() {
       if (backed) next = next.set(PageWord::kBacked);
     } while (!table.Cas(page, &w, next));
     if (!backed) ++emptied;
+    core_->NoteEvicted(page);
     if (w.has(PageWord::kWaiter)) core_->WakePage(page);
   }
   core_->Uncharge(victims.size());

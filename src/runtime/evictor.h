@@ -41,6 +41,9 @@ class Evictor {
   // Evicts up to one batch from the front of the residency queue; returns the
   // number of pages dropped.
   size_t EvictBatch();
+  // Moves the oldest active pages to the inactive list until the active list
+  // is within its target and at least `at_least` pages moved; returns how many.
+  size_t Demote(uint64_t at_least);
   void DropRanges(const std::vector<uint64_t>& pages);
 
   RegionCore* core_;

@@ -44,6 +44,7 @@ struct PageWord {
   static constexpr uint32_t kWaiter = 1u << 4;      // a fault is waiting on this page
   static constexpr uint32_t kBacked = 1u << 5;      // the backend holds a valid copy
   static constexpr uint32_t kPrefetched = 1u << 6;  // installed by prefetch, not yet faulted on
+  static constexpr uint32_t kActive = 1u << 7;      // on the active list (see residency_queue.h)
   static constexpr int kGenShift = 8;
 
   uint32_t raw = 0;

@@ -107,10 +107,11 @@ Status Region::discard(void* addr, size_t len) {
   for (uint64_t p = first; p < last; ++p) {
     PageWord w = before[p - first];
     mapped += IsMapped(w.state()) ? 1 : 0;
+    if (w.has(PageWord::kActive)) core.NoteActiveLeft();
     populated += w.state() != PageState::kEmpty ? 1 : 0;
     any_backed |= w.has(PageWord::kBacked);
     // Generation survives so stale residency entries stay recognisable.
-    PageWord old = table.Exchange(p, PageWord{w.raw & ~(PageWord::kStateMask | PageWord::kWaiter | PageWord::kBacked | PageWord::kPrefetched)});
+    PageWord old = table.Exchange(p, PageWord{w.raw & ~(PageWord::kStateMask | PageWord::kWaiter | PageWord::kBacked | PageWord::kPrefetched | PageWord::kActive)});
     if (old.has(PageWord::kWaiter)) core.WakePage(p);
   }
   core.Uncharge(mapped);

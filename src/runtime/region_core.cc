@@ -39,6 +39,7 @@ RegionCore::RegionCore(const RegionOptions& options, std::unique_ptr<Backend> ba
 
 RegionCore::~RegionCore() {
   if (base_) munmap(base_, pages_ << kPageShift);
+  if (evicted_at_) munmap(evicted_at_, pages_ * sizeof(uint32_t));
 }
 
 Status RegionCore::Init() {
@@ -54,6 +55,9 @@ Status RegionCore::Init() {
   // Huge pages would defeat per-page residency; khugepaged must leave us alone.
   madvise(base_, pages_ << kPageShift, MADV_NOHUGEPAGE);
   if (!table_.Init(pages_)) return Status::ResourceExhausted("cannot reserve the page table");
+  void* stamps = mmap(nullptr, pages_ * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (stamps == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the eviction stamps");
+  evicted_at_ = static_cast<uint32_t*>(stamps);
   PRESCIENT_RETURN_IF_ERROR(uffd_.Open());
   return uffd_.Register(base_, pages_ << kPageShift);
 }
@@ -90,18 +94,32 @@ bool RegionCore::BeginFetch(uint64_t page, bool for_prefetch, bool* was_empty) {
   }
 }
 
+bool RegionCore::RefaultedRecently(uint64_t page) const {
+  uint32_t distance = static_cast<uint32_t>(evictions_.load(std::memory_order_relaxed)) - evicted_at_[page];
+  return distance < BudgetPages();
+}
+
 Status RegionCore::Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
   PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(page), data, kPageSize, /*write_protect=*/!dirty, wake_now, nullptr));
+  // Demand refaults of recently evicted pages join the active list; first
+  // touches and prefetches start inactive, as readahead pages do in Linux.
+  const bool activate = backed && !prefetched && RefaultedRecently(page);
   PageWord w = table_.Load(page);
   PageWord next;
   do {
-    next = w.with_state(dirty ? PageState::kDirty : PageState::kClean).next_generation().clear(PageWord::kWaiter | PageWord::kPrefetched);
+    next = w.with_state(dirty ? PageState::kDirty : PageState::kClean).next_generation().clear(PageWord::kWaiter | PageWord::kPrefetched | PageWord::kActive);
     if (backed) next = next.set(PageWord::kBacked);
+    if (activate) next = next.set(PageWord::kActive);
     // Still marked unless a fault already claimed it as a late hit.
     if (prefetched && w.has(PageWord::kPrefetched)) next = next.set(PageWord::kPrefetched);
   } while (!table_.Cas(page, &w, next));
   if (w.has(PageWord::kWaiter) && !wake_now) WakePage(page);
-  residency_.Push(page, next.generation());
+  if (activate) {
+    active_pages_.fetch_add(1, std::memory_order_relaxed);
+    active_.Push(page, next.generation());
+  } else {
+    inactive_.Push(page, next.generation());
+  }
   return Status::Ok();
 }
 

@@ -48,7 +48,14 @@ class RegionCore {
 
   Userfaultfd& uffd() { return uffd_; }
   PageStateTable& table() { return table_; }
-  ResidencyQueue& residency() { return residency_; }
+  ResidencyQueue& inactive() { return inactive_; }
+  ResidencyQueue& active() { return active_; }
+  // Pages on the active list now, and the most it should hold.
+  uint64_t ActivePages() const { return active_pages_.load(std::memory_order_relaxed); }
+  uint64_t ActiveTargetPages() const { return BudgetPages() / 2; }
+  void NoteActiveLeft() { active_pages_.fetch_sub(1, std::memory_order_relaxed); }
+  // Stamps `page` with the eviction clock as it leaves local memory.
+  void NoteEvicted(uint64_t page) { evicted_at_[page] = static_cast<uint32_t>(evictions_.fetch_add(1, std::memory_order_relaxed)); }
   Backend& backend() { return *backend_; }
   RegionCounters& counters() { return counters_; }
   LatencyHistogram& fault_latency() { return fault_latency_; }
@@ -95,7 +102,13 @@ class RegionCore {
   uint64_t pages_ = 0;
   Userfaultfd uffd_;
   PageStateTable table_;
-  ResidencyQueue residency_;
+  // Whether a page fetched back now refaulted within a budget's worth of evictions.
+  bool RefaultedRecently(uint64_t page) const;
+
+  ResidencyQueue inactive_, active_;
+  std::atomic<uint64_t> active_pages_{0};
+  std::atomic<uint64_t> evictions_{0};
+  uint32_t* evicted_at_ = nullptr;  // per page, low bits of the eviction clock
   RegionCounters counters_;
   LatencyHistogram fault_latency_;
   uint64_t fixed_budget_pages_ = 0;

@@ -1,8 +1,12 @@
-// ResidencyQueue: the eviction order. Pages are appended when they are
-// installed and taken from the front (FIFO) by the evictor. A user-space pager
-// cannot see the hardware accessed bits, so it cannot run the kernel's LRU
-// approximation; FIFO is what it can do exactly, and the simulator models the
-// same order (see docs/decisions.md).
+// ResidencyQueue: one FIFO of resident pages. A region keeps two, after
+// Linux's active/inactive lists (mm/workingset.c): pages are installed on the
+// inactive list and evicted from its front, except that a page refaulting
+// soon after its eviction (within a budget's worth of evictions: it would
+// have stayed with a larger FIFO) is installed on the active list. The
+// active list is held to half the budget by moving its oldest pages to the
+// back of the inactive list. A user-space pager cannot see the hardware
+// accessed bits, but it sees refaults, and this keeps a hot set resident
+// while streams pass through. The simulator models the same rules.
 //
 // Entries carry the page's install generation: a page freed or evicted and
 // installed again leaves a stale entry behind, which the evictor recognises

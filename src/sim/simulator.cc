@@ -24,7 +24,9 @@ struct SimPage {
   bool dirty = false;
   bool backed = false;      // far memory holds a copy
   bool prefetched = false;  // brought by prefetch and not touched yet
+  bool active = false;      // on the active list
   uint32_t generation = 0;
+  uint32_t evicted_at = 0;  // eviction clock when it last left
   double arrival_ns = 0;    // kInFlight: when it lands
 };
 
@@ -126,15 +128,23 @@ class Replay {
     return link_free_ns_ + read_ns_;
   }
 
+  // As RegionCore::Install: a demand refault within a budget's worth of
+  // evictions joins the active list; everything else starts inactive.
   void Install(uint32_t p, bool dirty, bool backed) {
     SimPage& pg = pages_[p];
     pg.state = SimState::kLocal;
     pg.dirty = dirty;
     pg.backed = backed;
     pg.prefetched = false;
+    pg.active = backed && static_cast<uint32_t>(evictions_ - pg.evicted_at) < Budget();
     ++pg.generation;
     ++charged_;
-    fifo_.push_back({p, pg.generation});
+    if (pg.active) {
+      ++active_count_;
+      active_.push_back({p, pg.generation});
+    } else {
+      inactive_.push_back({p, pg.generation});
+    }
   }
 
   void Prefetch(const StreamRecord& r, double issue, std::vector<uint64_t>& candidates) {
@@ -159,7 +169,7 @@ class Replay {
     ++charged_;
     ++result_.prefetch_issued;
     ++result_.pages_read;
-    fifo_.push_back({p, pg.generation});
+    inactive_.push_back({p, pg.generation});
   }
 
   void NotePrefetchUse(uint32_t p, bool late) {
@@ -186,20 +196,41 @@ class Replay {
     }
     pg.state = pg.backed ? SimState::kRemote : SimState::kEmpty;
     if (pg.state == SimState::kEmpty) --populated_;
-    pg.dirty = pg.prefetched = false;
+    if (pg.active) --active_count_;
+    pg.dirty = pg.prefetched = pg.active = false;
+    pg.evicted_at = static_cast<uint32_t>(evictions_++);
     --charged_;
   }
 
+  // As Evictor::Demote: the oldest active pages move to the inactive list
+  // while the active list is over half the budget, or to refill it.
+  size_t Demote(size_t at_least) {
+    size_t moved = 0;
+    while ((active_count_ > Budget() / 2 || moved < at_least) && !active_.empty()) {
+      auto [p, gen] = active_.front();
+      active_.pop_front();
+      SimPage& pg = pages_[p];
+      if (!IsResident(p) || pg.generation != gen || !pg.active) continue;
+      pg.active = false;
+      --active_count_;
+      inactive_.push_back({p, gen});
+      ++moved;
+    }
+    return moved;
+  }
+
+  // As Evictor::EvictBatch: from the front of the inactive list.
   bool EvictOldest() {
-    while (!fifo_.empty()) {
-      auto [p, gen] = fifo_.front();
-      fifo_.pop_front();
-      if (IsResident(p) && pages_[p].generation == gen) {
+    Demote(0);
+    while (true) {
+      if (inactive_.empty() && Demote(32) == 0) return false;
+      auto [p, gen] = inactive_.front();
+      inactive_.pop_front();
+      if (IsResident(p) && pages_[p].generation == gen && !pages_[p].active) {
         Evict(p);
         return true;
       }
     }
-    return false;
   }
 
   void Discard(const std::vector<uint32_t>& freed) {
@@ -207,8 +238,9 @@ class Replay {
       SimPage& pg = pages_[p];
       if (IsResident(p)) --charged_;
       if (pg.state != SimState::kEmpty) --populated_;
+      if (pg.active) --active_count_;
       pg.state = SimState::kEmpty;
-      pg.dirty = pg.backed = pg.prefetched = false;
+      pg.dirty = pg.backed = pg.prefetched = pg.active = false;
       ++pg.generation;  // leaves stale FIFO and heap entries behind
     }
   }
@@ -287,7 +319,8 @@ class Replay {
   std::vector<SimPage> pages_;
   std::unordered_map<uint64_t, uint32_t> dense_;  // region page -> dense id, for policy candidates
   std::vector<double> clock_, local_clock_;
-  std::deque<std::pair<uint32_t, uint32_t>> fifo_;
+  std::deque<std::pair<uint32_t, uint32_t>> inactive_, active_;  // (page, generation), oldest first
+  uint64_t active_count_ = 0, evictions_ = 0;
   double transfer_ns_ = 0, read_ns_ = 0, fault_ns_ = 0, link_free_ns_ = 0;
   uint64_t charged_ = 0, populated_ = 0, peak_populated_ = 0;
   std::vector<uint64_t> next_use_, next_use_of_page_;
