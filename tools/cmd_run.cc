@@ -186,28 +186,23 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->prefix_command();
 }
 
-std::vector<std::string> CollectCommand(CLI::App* cmd, const RunArgs& args, std::string* error) {
-  std::vector<std::string> words = args.command;
-  for (const std::string& rest : cmd->remaining()) words.push_back(rest);
-  if (TrailingCommand().empty()) return words;
-  if (!words.empty()) *error = fmt::format("'{}' comes before `--`; put the program and all its arguments after `--`", words.front());
-  return TrailingCommand();
+int CollectAndLaunch(CLI::App* cmd, RunArgs* args, const std::string& verb) {
+  for (const std::string& rest : cmd->remaining()) args->command.push_back(rest);
+  if (!TrailingCommand().empty()) {
+    if (!args->command.empty()) {
+      fmt::print(stderr, "prescient {}: '{}' comes before `--`; put the program and all its arguments after `--`\n", verb, args->command.front());
+      return kUsageError;
+    }
+    args->command = TrailingCommand();
+  }
+  return LaunchManaged(*args, verb);
 }
 
 void AddRunCommand(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("run", "Run a dynamically linked program with its large allocations in far memory");
   auto args = std::make_shared<RunArgs>();
   AddRunFlags(cmd, args.get());
-  cmd->callback([cmd, args, exit_code] {
-    std::string error;
-    args->command = CollectCommand(cmd, *args, &error);
-    if (!error.empty()) {
-      fmt::print(stderr, "prescient run: {}\n", error);
-      *exit_code = 2;
-      return;
-    }
-    *exit_code = LaunchManaged(*args, "run");
-  });
+  cmd->callback([cmd, args, exit_code] { *exit_code = CollectAndLaunch(cmd, args.get(), "run"); });
 }
 
 }  // namespace prescient::cli

@@ -49,16 +49,7 @@ void AddTraceCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--out", args->trace_out, "The trace file to write")->required();
   cmd->add_option("--kind", args->trace_kind, "access: every page transition; faults: the demand faults at --local")->capture_default_str();
   AddRunFlags(cmd, args.get());
-  cmd->callback([cmd, args, exit_code] {
-    std::string error;
-    args->command = CollectCommand(cmd, *args, &error);
-    if (!error.empty()) {
-      fmt::print(stderr, "prescient trace: {}\n", error);
-      *exit_code = 2;
-      return;
-    }
-    *exit_code = LaunchManaged(*args, "trace");
-  });
+  cmd->callback([cmd, args, exit_code] { *exit_code = CollectAndLaunch(cmd, args.get(), "trace"); });
 }
 
 }  // namespace prescient::cli

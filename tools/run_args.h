@@ -23,9 +23,9 @@ struct RunArgs {
 
 // Registers the shared flags and the trailing command on `cmd`.
 void AddRunFlags(CLI::App* cmd, RunArgs* args);
-// The program to start: the words after `--`, or else the positional words
-// CLI11 collected. Sets *error when both are given.
-std::vector<std::string> CollectCommand(CLI::App* cmd, const RunArgs& args, std::string* error);
+// The callback of `run` and `trace`: takes the program (the words after
+// `--`, or else the positional words CLI11 collected) and launches it.
+int CollectAndLaunch(CLI::App* cmd, RunArgs* args, const std::string& verb);
 // Validates the flags and the program, runs it under the preload library and
 // returns its exit status (2 for a usage error, naming the flag). `verb`
 // names the subcommand in messages.
