@@ -181,9 +181,11 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->add_option("--reserve", args->reserve, "Virtual size of the far-memory region")->capture_default_str();
   cmd->add_option("--log-level", args->log_level, "Runtime log level (trace, debug, info, warn, error, off)")->capture_default_str();
   cmd->add_flag("--quiet", args->quiet, "Print no summary on stderr at exit");
-  cmd->add_option("command", args->command, "The program and its arguments (put -- before them)");
-  // Everything from the program's name on is the program's, flags included.
+  // Everything from the program's name on is the program's, flags included,
+  // in order: CLI11 leaves it all in remaining(). (A positional option here
+  // would take the program's non-flag words out of order.)
   cmd->prefix_command();
+  cmd->footer("Usage: prescient run|trace [OPTIONS] -- PROGRAM [ARGS...]");
 }
 
 int CollectAndLaunch(CLI::App* cmd, RunArgs* args, const std::string& verb) {

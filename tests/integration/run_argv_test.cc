@@ -28,6 +28,7 @@ TEST(RunArgv, TheProgramGetsExactlyItsArguments) {
   EXPECT_EQ(Echo({"--", "/bin/echo", "a", "--", "b"}, &status), "a -- b\n");
   EXPECT_EQ(Echo({"--", "/bin/echo", "a", "--"}, &status), "a --\n");
   EXPECT_EQ(Echo({"/bin/echo", "no", "separator"}, &status), "no separator\n");
+  EXPECT_EQ(Echo({"/bin/echo", "a", "--small", "b", "--input", "grid"}, &status), "a --small b --input grid\n") << "order kept without --";
 }
 
 TEST(RunArgv, ACommandSplitAroundTheSeparatorIsRefused) {
