@@ -95,7 +95,8 @@ bool RegionCore::BeginFetch(uint64_t page, bool for_prefetch, bool* was_empty) {
 }
 
 bool RegionCore::RefaultedRecently(uint64_t page) const {
-  uint32_t distance = static_cast<uint32_t>(evictions_.load(std::memory_order_relaxed)) - evicted_at_[page];
+  uint32_t stamp = std::atomic_ref<uint32_t>(evicted_at_[page]).load(std::memory_order_relaxed);
+  uint32_t distance = static_cast<uint32_t>(evictions_.load(std::memory_order_relaxed)) - stamp;
   return distance < BudgetPages();
 }
 

@@ -55,7 +55,11 @@ class RegionCore {
   uint64_t ActiveTargetPages() const { return BudgetPages() / 2; }
   void NoteActiveLeft() { active_pages_.fetch_sub(1, std::memory_order_relaxed); }
   // Stamps `page` with the eviction clock as it leaves local memory.
-  void NoteEvicted(uint64_t page) { evicted_at_[page] = static_cast<uint32_t>(evictions_.fetch_add(1, std::memory_order_relaxed)); }
+  void NoteEvicted(uint64_t page) {
+    // Relaxed: the stamp is a hint, but the fault thread reads it concurrently.
+    std::atomic_ref<uint32_t>(evicted_at_[page]).store(static_cast<uint32_t>(evictions_.fetch_add(1, std::memory_order_relaxed)),
+                                                       std::memory_order_relaxed);
+  }
   Backend& backend() { return *backend_; }
   RegionCounters& counters() { return counters_; }
   LatencyHistogram& fault_latency() { return fault_latency_; }
