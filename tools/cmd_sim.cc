@@ -15,7 +15,7 @@ namespace prescient::cli {
 namespace {
 
 struct SimArgs {
-  std::string trace, local = "30,50,80,90", prefetch = "none,readahead,oracle", cost_model, json;
+  std::string trace, local = "30,50,80,90", prefetch = "none,readahead,vma-readahead,leap,stride,oracle", cost_model, json;
   uint32_t max_prefetch = 8;
 };
 
@@ -58,6 +58,12 @@ int Simulate(const SimArgs& a) {
     return 1;
   }
   fmt::print(stderr, "prescient sim: {} accesses over {} pages by {} threads from {}\n", stream.records.size(), stream.pages(), stream.threads, a.trace);
+  for (double pct : locals) {
+    if (pct / 100.0 < stream.capture_local_fraction - 1e-9)
+      return Fail(fmt::format("--local {}: {} was captured with a {:g}% cache and holds only the accesses that missed it, so it "
+                              "cannot model {:g}%; capture again with a smaller --local",
+                              a.local, a.trace, stream.capture_local_fraction * 100, pct));
+  }
 
   nlohmann::json all = nlohmann::json::array();
   fmt::print("| policy | local % | normalized perf | demand faults | accuracy | coverage | bytes moved | replay s |\n");

@@ -69,9 +69,11 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::string>& preloa
   std::vector<std::string> env;
   std::string ld_preload;
   for (const std::string& lib : preload) ld_preload += (ld_preload.empty() ? "" : ":") + lib;
+  bool omp_wait_policy_set = false;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view kv(*e);
     if (kv.starts_with("PRESCIENT_")) continue;
+    if (kv.starts_with("OMP_WAIT_POLICY=")) omp_wait_policy_set = true;
     if (kv.starts_with("LD_PRELOAD=")) {
       std::string_view existing = kv.substr(std::strlen("LD_PRELOAD="));
       if (!existing.empty()) ld_preload += ":" + std::string(existing);
@@ -80,6 +82,9 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::string>& preloa
     env.emplace_back(kv);
   }
   env.push_back("LD_PRELOAD=" + ld_preload);
+  // OpenMP threads that spin at barriers starve the fault thread while a peer
+  // waits for a page (D25); the user's own setting wins.
+  if (!omp_wait_policy_set) env.push_back("OMP_WAIT_POLICY=passive");
   env.insert(env.end(), extra.begin(), extra.end());
   return env;
 }

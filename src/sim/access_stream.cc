@@ -14,6 +14,7 @@ Status LoadAccessStream(const std::string& path, AccessStream* stream) {
   AccessStream s;
   s.kind = reader->header().value("kind", "");
   s.fault_cpu_overhead_ns = reader->header().value("fault_cpu_overhead_ns", uint64_t{0});
+  s.capture_local_fraction = reader->header().value("local_fraction", 0.0);
   std::unordered_map<uint64_t, uint32_t> dense;
   auto id_of = [&](uint64_t page) {
     auto [it, fresh] = dense.try_emplace(page, static_cast<uint32_t>(s.region_page.size()));

@@ -28,6 +28,10 @@ struct AccessStream {
   std::vector<std::vector<uint32_t>> discards;  // dense ids freed by each discard record
   uint32_t threads = 0;
   uint64_t fault_cpu_overhead_ns = 0;
+  // The share of the footprint the capture's cache held (0 for the 1 MiB
+  // default): the trace holds only accesses that missed it, so it models
+  // local sizes at or above this one.
+  double capture_local_fraction = 0;
   std::string kind;
   uint64_t pages() const { return region_page.size(); }
 };

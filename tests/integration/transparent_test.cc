@@ -91,6 +91,17 @@ TEST(TransparentTest, PropagatesTheCommandsExitStatus) {
   EXPECT_NE(killed.Stderr().find("killed by signal 9"), std::string::npos) << killed.Stderr();
 }
 
+TEST(TransparentTest, OpenMpWaitsPassivelyUnlessTheUserChoseOtherwise) {
+  const std::vector<std::string> show = {"/bin/sh", "-c", "echo \"policy=$OMP_WAIT_POLICY\""};
+  Child by_default(PrescientRun({"--quiet"}, show));
+  EXPECT_EQ(by_default.Wait(60s), 0) << by_default.Stderr();
+  EXPECT_EQ(by_default.Stdout(), "policy=passive\n");
+
+  Child chosen(PrescientRun({"--quiet"}, show), {"OMP_WAIT_POLICY=active"});
+  EXPECT_EQ(chosen.Wait(60s), 0) << chosen.Stderr();
+  EXPECT_EQ(chosen.Stdout(), "policy=active\n");
+}
+
 TEST(TransparentTest, ReportIsWrittenWhenTheProgramSkipsAtexit) {
   // dash leaves through _exit(), which runs no atexit handlers.
   TempDir dir;
