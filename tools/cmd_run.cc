@@ -153,6 +153,17 @@ int LaunchManaged(const RunArgs& args, const std::string& verb) {
   s = FindPreloadLibrary(&preload);
   if (!s.ok()) return Fail(kUsageError, s.message());
 
+  if (!args.trace_out.empty() && !args.no_native_run) {
+    // The simulator's all-local time is the program's own compute; a native
+    // run measures it without the paging the capture causes (D27).
+    Launch native{program, args.command, ChildEnvironment({}, {})};
+    if (!args.quiet) fmt::print(stderr, "prescient {}: timing one native run first (--no-native-run skips it)\n", verb);
+    int status = RunForUserTime(native, &config.native_user_cpu_ns);
+    if (status != 0)
+      return Fail(status, fmt::format("the native timing run of {} exited with status {}; fix the command, or pass --no-native-run",
+                                           args.command[0], status));
+  }
+
   // In a sanitized build the library is instrumented, and the sanitizer
   // runtime must be the first object the loader sees.
   std::vector<std::string> preloads = LoadedSanitizerRuntimes();

@@ -58,11 +58,17 @@ int Simulate(const SimArgs& a) {
     return 1;
   }
   fmt::print(stderr, "prescient sim: {} accesses over {} pages by {} threads from {}\n", stream.records.size(), stream.pages(), stream.threads, a.trace);
+  if (stream.compute_scale < 1.0)
+    fmt::print(stderr, "prescient sim: compute between faults scaled by {:.3f} to the program's user CPU time ({:.2f} s stamped, {:.2f} s user)\n",
+               stream.compute_scale, stream.stamped_compute_ns / 1e9, stream.program_user_cpu_ns / 1e9);
   for (double pct : locals) {
     if (pct / 100.0 < stream.capture_local_fraction - 1e-9)
       return Fail(fmt::format("--local {}: {} was captured with a {:g}% cache and holds only the accesses that missed it, so it "
                               "cannot model {:g}%; capture again with a smaller --local",
                               a.local, a.trace, stream.capture_local_fraction * 100, pct));
+    if (pct / 100.0 < 3 * stream.capture_local_fraction)
+      fmt::print(stderr, "prescient sim: warning: {:g}% is under 3x the {:g}% capture cache of {}; its fault counts may run low (D26)\n", pct,
+                 stream.capture_local_fraction * 100, a.trace);
   }
 
   nlohmann::json all = nlohmann::json::array();

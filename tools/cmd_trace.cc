@@ -49,6 +49,9 @@ void AddTraceCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<RunArgs>();
   cmd->add_option("--out", args->trace_out, "The trace file to write")->required();
   cmd->add_option("--kind", args->trace_kind, "access: every page transition that misses the capture cache (--local, default 1 MiB); faults: the demand faults at --local")->capture_default_str();
+  cmd->add_flag("--no-native-run", args->no_native_run,
+                 "Skip the native run that measures the program's compute (its output is discarded); the simulator then "
+                 "uses the capture's own user CPU time, which heavy paging inflates");
   AddRunFlags(cmd, args.get());
   cmd->callback([cmd, args, exit_code] { *exit_code = CollectAndLaunch(cmd, args.get(), "trace"); });
 }

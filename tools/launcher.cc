@@ -1,7 +1,9 @@
 #include "launcher.h"
 
+#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +89,33 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::string>& preloa
   if (!omp_wait_policy_set) env.push_back("OMP_WAIT_POLICY=passive");
   env.insert(env.end(), extra.begin(), extra.end());
   return env;
+}
+
+int RunForUserTime(const Launch& launch, uint64_t* user_cpu_ns) {
+  std::vector<std::string> env = launch.env;
+  std::vector<char*> envp, argv;
+  for (std::string& kv : env) envp.push_back(kv.data());
+  envp.push_back(nullptr);
+  for (const std::string& arg : launch.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    execve(launch.path.c_str(), argv.data(), envp.data());
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  int status = 0;
+  rusage usage{};
+  while (wait4(pid, &status, 0, &usage) < 0) {
+    if (errno != EINTR) return 1;
+  }
+  *user_cpu_ns = static_cast<uint64_t>(usage.ru_utime.tv_sec) * 1000000000ull + static_cast<uint64_t>(usage.ru_utime.tv_usec) * 1000ull;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int RunAndWait(const Launch& launch, const std::string& report_path) {

@@ -2,6 +2,7 @@
 // and waiting for it the way a shell would.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct Launch {
 // and SIGTERM and SIGHUP are passed on to it. Returns the child's exit
 // status, or 128 + signal (saying so on stderr) when a signal killed it.
 int RunAndWait(const Launch& launch, const std::string& report_path);
+
+// Runs `launch` once with its output discarded and returns its exit status
+// (128 + signal if killed), storing the user CPU time of all its threads.
+int RunForUserTime(const Launch& launch, uint64_t* user_cpu_ns);
 
 // The sanitizer runtimes loaded into this process, in load order. When the
 // build is sanitized the preload library is instrumented too, and these must

@@ -19,6 +19,10 @@
 
 namespace prescient {
 
+namespace trace_format {
+struct BlockHeader;
+}
+
 enum class TraceEvent : uint8_t {
   kAccess = 0,      // a page fault: an access to a page that was not local
   kFirstWrite = 1,  // the first write to a local, clean page
@@ -39,7 +43,8 @@ struct TraceRecord {
 // a run at a given budget (kFaultsKind).
 inline constexpr char kAccessKind[] = "access";
 inline constexpr char kFaultsKind[] = "faults";
-inline constexpr uint32_t kTraceVersion = 1;
+inline constexpr uint32_t kTraceVersion = 2;
+inline constexpr uint32_t kOldestTraceVersion = 1;  // still read: no trailer
 
 class TraceWriter {
  public:
@@ -48,8 +53,10 @@ class TraceWriter {
   static std::unique_ptr<TraceWriter> Create(const std::string& path, const nlohmann::json& header, Status* status);
   ~TraceWriter();
   Status Append(const TraceRecord& record);
-  // Writes the last block and the footer. The trace is complete only after.
-  Status Finish();
+  // Writes the last block, the footer and `trailer` (a JSON object of what
+  // was learned only at the end of the capture). The trace is complete only
+  // after.
+  Status Finish(const nlohmann::json& trailer = nlohmann::json::object());
   uint64_t records() const { return records_; }
 
  private:
@@ -75,16 +82,21 @@ class TraceReader {
   bool Next(TraceRecord* record, Status* status);
   // Reads every remaining record.
   Status ReadAll(std::vector<TraceRecord>* records);
+  // The trailer JSON object: empty until the last record has been read.
+  const nlohmann::json& trailer() const { return trailer_; }
 
  private:
   TraceReader() = default;
   Status LoadBlock(bool* end);
+  Status LoadTrailer(const trace_format::BlockHeader& footer);
 
   int fd_ = -1;
   std::string path_;
   uint64_t offset_ = 0;  // file offset of the next block header
   uint64_t file_size_ = 0;
   nlohmann::json header_;
+  nlohmann::json trailer_ = nlohmann::json::object();
+  uint32_t version_ = 0;
   std::string raw_;
   size_t raw_pos_ = 0;
   uint32_t block_left_ = 0;

@@ -7,8 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "runtime/thread_role.h"
-
 namespace prescient {
 
 namespace {
@@ -26,28 +24,9 @@ __attribute__((no_sanitize("thread"))) void CopyProtectedPage(std::byte* dst, co
 
 }  // namespace
 
-Evictor::Evictor(RegionCore* core) : core_(core) {}
+Evictor::Evictor(RegionCore* core) : core_(core), worker_([this] { EvictToMargin(); }) {}
 
 Evictor::~Evictor() { Stop(); }
-
-void Evictor::Start() { thread_ = std::thread([this] { Run(); }); }
-
-void Evictor::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Evictor::Notify() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    notified_ = true;
-  }
-  cv_.notify_one();
-}
 
 uint64_t Evictor::MarginPages(uint64_t budget) const {
   return std::max<uint64_t>(core_->options().evict_batch_pages, budget / 32);
@@ -59,22 +38,14 @@ bool Evictor::OutgrowsBudget(uint64_t budget) const {
   return core_->FootprintPages() > budget;
 }
 
-void Evictor::Run() {
-  MarkRuntimeThread();
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    cv_.wait(lock, [&] { return stop_ || notified_; });
-    notified_ = false;
-    lock.unlock();
-    // Work down to a margin below the budget so demand faults rarely have to
-    // reclaim themselves.
-    while (!core_->failed()) {
-      uint64_t budget = core_->BudgetPages();
-      uint64_t margin = MarginPages(budget);
-      if (core_->ChargedPages() + margin <= budget || !OutgrowsBudget(budget)) break;
-      if (EvictBatch() == 0) break;
-    }
-    lock.lock();
+void Evictor::EvictToMargin() {
+  // Work down to a margin below the budget so demand faults rarely have to
+  // reclaim themselves.
+  while (!core_->failed()) {
+    uint64_t budget = core_->BudgetPages();
+    uint64_t margin = MarginPages(budget);
+    if (core_->ChargedPages() + margin <= budget || !OutgrowsBudget(budget)) break;
+    if (EvictBatch() == 0) break;
   }
 }
 

@@ -9,13 +9,11 @@
 // the backend, which by then holds their data's base.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "runtime/region_core.h"
+#include "runtime/worker_thread.h"
 
 namespace prescient {
 
@@ -23,11 +21,11 @@ class Evictor {
  public:
   explicit Evictor(RegionCore* core);
   ~Evictor();
-  void Start();
-  void Stop();
+  void Start() { worker_.Start(); }
+  void Stop() { worker_.Stop(); }
 
   // Nudges the background thread when residency nears the budget.
-  void Notify();
+  void Notify() { worker_.Notify(); }
   // Evicts, on the calling thread, until `incoming` more pages fit within the
   // budget or nothing more can be evicted.
   void MakeRoom(uint64_t incoming);
@@ -35,7 +33,8 @@ class Evictor {
   void EvictAll();
 
  private:
-  void Run();
+  // The background thread's body: evicts down to a margin below the budget.
+  void EvictToMargin();
   uint64_t MarginPages(uint64_t budget) const;
   bool OutgrowsBudget(uint64_t budget) const;
   // Evicts up to one batch from the front of the residency queue; returns the
@@ -47,11 +46,7 @@ class Evictor {
   void DropRanges(const std::vector<uint64_t>& pages);
 
   RegionCore* core_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool notified_ = false;
+  WorkerThread worker_;
 };
 
 }  // namespace prescient

@@ -2,28 +2,16 @@
 
 #include <fmt/format.h>
 
-#include "runtime/thread_role.h"
-
 namespace prescient {
 
 namespace {
 constexpr size_t kBatchPages = 32;
 }
 
-PrefetchWorker::PrefetchWorker(RegionCore* core, Evictor* evictor) : core_(core), evictor_(evictor) {}
+PrefetchWorker::PrefetchWorker(RegionCore* core, Evictor* evictor)
+    : core_(core), evictor_(evictor), worker_([this] { Drain(); }) {}
 
 PrefetchWorker::~PrefetchWorker() { Stop(); }
-
-void PrefetchWorker::Start() { thread_ = std::thread([this] { Run(); }); }
-
-void PrefetchWorker::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
 
 void PrefetchWorker::Enqueue(std::span<const uint64_t> pages) {
   if (pages.empty()) return;
@@ -35,24 +23,21 @@ void PrefetchWorker::Enqueue(std::span<const uint64_t> pages) {
       queue_.push_back(p);
     }
   }
-  cv_.notify_one();
+  worker_.Notify();
 }
 
-void PrefetchWorker::Run() {
-  MarkRuntimeThread();
-  std::deque<uint64_t> batch;
-  while (true) {
+void PrefetchWorker::Drain() {
+  while (!worker_.stopping()) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (stop_) return;
-      while (!queue_.empty() && batch.size() < kBatchPages) {
-        batch.push_back(queue_.front());
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.empty()) return;
+      while (!queue_.empty() && batch_.size() < kBatchPages) {
+        batch_.push_back(queue_.front());
         queue_.pop_front();
       }
     }
-    if (!core_->failed()) FetchBatch(batch);
-    batch.clear();
+    if (!core_->failed()) FetchBatch(batch_);
+    batch_.clear();
   }
 }
 

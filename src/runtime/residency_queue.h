@@ -39,13 +39,9 @@ class ResidencyQueue {
       queue_.pop_front();
     }
   }
-  size_t size() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return queue_.size();
-  }
 
  private:
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::deque<ResidencyEntry> queue_;
 };
 

@@ -73,6 +73,7 @@ Status RunConfigFromEnv(RunConfig* config) {
       return Status::InvalidArgument(fmt::format("{}={} is not a trace kind; use access or faults", kEnvTraceKind, v));
   }
   if (const char* v = Get(kEnvCommandLine)) c.command_line = v;
+  if (const char* v = Get(kEnvNativeUserNs)) c.native_user_cpu_ns = std::strtoull(v, nullptr, 10);
   *config = std::move(c);
   return Status::Ok();
 }
@@ -99,6 +100,7 @@ std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
     put(kEnvTrace, c.trace_path);
     put(kEnvTraceKind, c.trace_kind);
     put(kEnvCommandLine, c.command_line);
+    if (c.native_user_cpu_ns > 0) put(kEnvNativeUserNs, std::to_string(c.native_user_cpu_ns));
   }
   return env;
 }

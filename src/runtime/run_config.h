@@ -33,6 +33,7 @@ inline constexpr char kEnvLogLevel[] = "PRESCIENT_LOG_LEVEL";            // spdl
 inline constexpr char kEnvTrace[] = "PRESCIENT_TRACE";                   // trace file to capture into
 inline constexpr char kEnvTraceKind[] = "PRESCIENT_TRACE_KIND";          // access | faults
 inline constexpr char kEnvCommandLine[] = "PRESCIENT_COMMAND_LINE";      // the traced command, for the trace header
+inline constexpr char kEnvNativeUserNs[] = "PRESCIENT_NATIVE_USER_NS";   // user CPU ns of a native run, for the trace
 
 inline constexpr uint64_t kDefaultMinAllocBytes = 32 << 10;
 
@@ -58,6 +59,7 @@ struct RunConfig {
   std::string trace_path;             // empty: no trace
   std::string trace_kind = "access";  // what the trace holds (see prescient/trace.h)
   std::string command_line;           // recorded in the trace header
+  uint64_t native_user_cpu_ns = 0;    // the traced command's user CPU time run natively (0: not measured)
 };
 
 // Reads the variables above. Errors name the variable and what is wrong.

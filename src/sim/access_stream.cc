@@ -7,6 +7,25 @@
 
 namespace prescient {
 
+namespace {
+
+// The stamps hold the compute plus the kernel's share of each fault beyond
+// the start-up calibration; under heavy paging (TLB shootdowns from eviction,
+// contention) that share grows many times over. The program's user CPU time
+// is closer to its compute, so stamps that add up to more are scaled down to
+// it (D27).
+void ScaleComputeToUserTime(uint64_t user_cpu_ns, AccessStream* s) {
+  uint64_t stamped = 0;
+  for (const StreamRecord& r : s->records) stamped += r.compute_ns;
+  s->stamped_compute_ns = stamped;
+  s->program_user_cpu_ns = user_cpu_ns;
+  if (user_cpu_ns == 0 || user_cpu_ns >= stamped) return;
+  s->compute_scale = static_cast<double>(user_cpu_ns) / static_cast<double>(stamped);
+  for (StreamRecord& r : s->records) r.compute_ns = static_cast<uint32_t>(r.compute_ns * s->compute_scale);
+}
+
+}  // namespace
+
 Status LoadAccessStream(const std::string& path, AccessStream* stream) {
   Status st;
   auto reader = TraceReader::Open(path, &st);
@@ -52,6 +71,10 @@ Status LoadAccessStream(const std::string& path, AccessStream* stream) {
   }
   if (!st.ok()) return st;
   if (s.records.empty()) return Status::InvalidArgument(fmt::format("trace {} holds no records", path));
+  // A native run's user time is the compute alone; the capture's own user
+  // time also holds the TLB and cache refills its paging caused.
+  const nlohmann::json& trailer = reader->trailer();
+  ScaleComputeToUserTime(trailer.value("native_user_cpu_ns", trailer.value("program_user_cpu_ns", uint64_t{0})), &s);
   *stream = std::move(s);
   return Status::Ok();
 }

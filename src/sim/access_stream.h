@@ -32,6 +32,12 @@ struct AccessStream {
   // default): the trace holds only accesses that missed it, so it models
   // local sizes at or above this one.
   double capture_local_fraction = 0;
+  // The compute the records were stamped with in total, the program's user
+  // CPU time from the trace's trailer (a native run's if measured, else the
+  // capture's; 0 if unknown), and the factor the stamps were scaled by to
+  // match it (1 if they did not exceed it).
+  uint64_t stamped_compute_ns = 0, program_user_cpu_ns = 0;
+  double compute_scale = 1.0;
   std::string kind;
   uint64_t pages() const { return region_page.size(); }
 };

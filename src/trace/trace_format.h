@@ -1,7 +1,12 @@
 // The on-disk layout shared by TraceWriter and TraceReader.
 //
-//   FileHeader (24 bytes) | header JSON | Block* | footer Block (no payload)
+//   FileHeader (24 bytes) | header JSON | Block* | footer | trailer JSON
 //   Block = BlockHeader (24 bytes) | zstd frame (with content checksum)
+//
+// The footer is a BlockHeader with kFooterMagic whose raw_bytes is the size
+// of the trailer JSON after it (what the capture learned only at its end),
+// compressed_bytes that JSON's Fnv1a32, and total_records the record count.
+// Version 1 traces have no trailer (raw_bytes 0).
 //
 // A record is encoded as varints: a tag byte (event | write << 2), the thread,
 // the page as a zigzag delta from the previous record's page, then `count`

@@ -56,8 +56,9 @@ std::unique_ptr<TraceReader> TraceReader::Open(const std::string& path, Status* 
     *status = Status::Corruption(fmt::format("{} is not a prescient trace (bad magic at byte 0)", path));
     return nullptr;
   }
-  if (fh.version != kTraceVersion) {
-    *status = Status::Corruption(fmt::format("trace {} has format version {}; this build reads version {}", path, fh.version, kTraceVersion));
+  if (fh.version < kOldestTraceVersion || fh.version > kTraceVersion) {
+    *status = Status::Corruption(fmt::format("trace {} has format version {}; this build reads versions {} to {}", path, fh.version,
+                                             kOldestTraceVersion, kTraceVersion));
     return nullptr;
   }
   if (fh.json_bytes > tf::kMaxHeaderJson) {
@@ -77,12 +78,29 @@ std::unique_ptr<TraceReader> TraceReader::Open(const std::string& path, Status* 
     return nullptr;
   }
   r->offset_ = sizeof(fh) + fh.json_bytes;
+  r->version_ = fh.version;
   *status = Status::Ok();
   return r;
 }
 
 TraceReader::~TraceReader() {
   if (fd_ >= 0) close(fd_);
+}
+
+Status TraceReader::LoadTrailer(const trace_format::BlockHeader& footer) {
+  if (footer.raw_bytes == 0) return Status::Ok();
+  const uint64_t at = offset_ + sizeof(footer);
+  if (version_ < 2 || footer.raw_bytes > tf::kMaxHeaderJson)
+    return Status::Corruption(fmt::format("trace {}: the footer at byte {} claims a {}-byte trailer", path_, offset_, footer.raw_bytes));
+  std::string json(footer.raw_bytes, '\0');
+  PRESCIENT_RETURN_IF_ERROR(ReadAt(fd_, at, json.data(), json.size(), path_, "trailer JSON"));
+  if (tf::Fnv1a32(json) != footer.compressed_bytes)
+    return Status::Corruption(fmt::format("trace {}: the trailer JSON at byte {} fails its checksum", path_, at));
+  nlohmann::json trailer = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (trailer.is_discarded() || !trailer.is_object())
+    return Status::Corruption(fmt::format("trace {}: the trailer at byte {} is not a JSON object", path_, at));
+  trailer_ = std::move(trailer);
+  return Status::Ok();
 }
 
 Status TraceReader::LoadBlock(bool* end) {
@@ -96,7 +114,7 @@ Status TraceReader::LoadBlock(bool* end) {
       return Status::Corruption(fmt::format("trace {}: the footer at byte {} counts {} records, the blocks hold {}", path_, offset_,
                                             bh.total_records, records_read_));
     *end = true;
-    return Status::Ok();
+    return LoadTrailer(bh);
   }
   if (bh.magic != tf::kBlockMagic)
     return Status::Corruption(fmt::format("trace {}: no block header at byte {} (bad magic {:#x})", path_, offset_, bh.magic));

@@ -2,7 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
 
 namespace prescient {
 
@@ -12,6 +19,35 @@ uint64_t ThreadCpuNanos(pid_t tid) {
   timespec ts{};
   if (clock_gettime(clock, &ts) != 0) return 0;
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+namespace {
+
+// Field 14 (utime, in clock ticks) of a /proc/.../stat file, or 0.
+uint64_t UserTicks(const std::string& stat_path) {
+  std::ifstream in(stat_path);
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  size_t comm_end = line.rfind(')');  // the command name may hold spaces
+  if (comm_end == std::string::npos) return 0;
+  std::istringstream fields(line.substr(comm_end + 1));
+  std::string field;
+  for (int i = 3; i <= 14 && fields >> field; ++i) {
+    if (i == 14) return std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return 0;
+}
+
+}  // namespace
+
+uint64_t ProgramUserCpuNanos(const std::vector<pid_t>& excluded) {
+  uint64_t ticks = UserTicks("/proc/self/stat");
+  for (pid_t tid : excluded) {
+    uint64_t t = UserTicks(fmt::format("/proc/self/task/{}/stat", tid));
+    ticks -= std::min(ticks, t);
+  }
+  const uint64_t ticks_per_second = static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  return ticks * 1000000000ull / ticks_per_second;
 }
 
 uint64_t CalibrateFaultCpuNanos(std::byte* addr, size_t pages) {
@@ -30,10 +66,10 @@ void TraceRecorder::Start(std::unique_ptr<TraceWriter> writer) {
   writer_ = std::move(writer);
 }
 
-Status TraceRecorder::Finish() {
+Status TraceRecorder::Finish(const nlohmann::json& trailer) {
   std::lock_guard<std::mutex> lock(mu_);
   if (writer_) {
-    Status st = writer_->Finish();
+    Status st = writer_->Finish(trailer);
     if (error_.ok()) error_ = st;
     writer_.reset();
   }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "prescient/region.h"
 #include "prescient/trace.h"
@@ -22,9 +23,9 @@ class TraceRecorder final : public FaultObserver {
   // Starts recording into `writer`. Events before this are ignored (the
   // start-up calibration faults, say).
   void Start(std::unique_ptr<TraceWriter> writer);
-  // Finishes the trace; later events are ignored. Returns the first error
-  // met while recording, if any.
-  Status Finish();
+  // Finishes the trace with `trailer` (see TraceWriter::Finish); later events
+  // are ignored. Returns the first error met while recording, if any.
+  Status Finish(const nlohmann::json& trailer = nlohmann::json::object());
   uint64_t records() const;
 
   void OnFault(uint64_t page, uint32_t thread_id, bool write) override;
@@ -47,6 +48,12 @@ class TraceRecorder final : public FaultObserver {
 
 // CPU time consumed so far by thread `tid` of this process, in nanoseconds.
 uint64_t ThreadCpuNanos(pid_t tid);
+
+// User-mode CPU time of this process so far, every thread it ever ran
+// (exited ones too) except `excluded` (threads still running), in ns. The kernel splits
+// user from system time by sampling at each tick, so this is exact in total
+// but only statistically: good over a run, not over one fault.
+uint64_t ProgramUserCpuNanos(const std::vector<pid_t>& excluded);
 
 // Measures the CPU time a faulting thread spends in the kernel per fault
 // (entry, sleep, wake-up, retry) by touching `pages` fresh pages at `addr`,

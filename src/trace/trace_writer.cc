@@ -96,11 +96,15 @@ Status TraceWriter::FlushBlock() {
   return Status::Ok();
 }
 
-Status TraceWriter::Finish() {
+Status TraceWriter::Finish(const nlohmann::json& trailer) {
   if (finished_) return Status::Ok();
+  if (!trailer.is_object()) return Status::InvalidArgument("a trace trailer must be a JSON object");
+  std::string json = trailer.dump();
+  if (json.size() > tf::kMaxHeaderJson) return Status::InvalidArgument("trace trailer JSON is larger than 1 MiB");
   PRESCIENT_RETURN_IF_ERROR(FlushBlock());
-  tf::BlockHeader footer{tf::kFooterMagic, 0, 0, 0, records_};
+  tf::BlockHeader footer{tf::kFooterMagic, static_cast<uint32_t>(json.size()), tf::Fnv1a32(json), 0, records_};
   PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, &footer, sizeof(footer), path_));
+  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, json.data(), json.size(), path_));
   finished_ = true;
   if (fsync(fd_) != 0 && errno != EINVAL) return Status::FromErrno(fmt::format("fsync of trace {}", path_), errno);
   if (close(fd_) != 0) return Status::FromErrno(fmt::format("closing trace {}", path_), errno);

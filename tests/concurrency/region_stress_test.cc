@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 
 #include "prescient/region.h"
 #include "testutil/page_stress.h"
@@ -24,6 +25,16 @@ std::unique_ptr<Region> MakeRegion(RegionOptions options, LinkModel link = {}) {
   return region;
 }
 
+// Runs the page stress on a new region and expects every byte to survive.
+// Returns the region's stats, or nothing if it could not be made.
+std::optional<RegionStats> StressNewRegion(const RegionOptions& options, const StressOptions& stress) {
+  auto region = MakeRegion(options);
+  if (!region) return std::nullopt;
+  auto result = RunPageStress(*region, stress);
+  EXPECT_EQ(result.mismatches, 0u) << result.ToString();
+  return region->stats();
+}
+
 struct Case {
   int local_pct;
   const char* loop;
@@ -40,15 +51,12 @@ TEST_P(RegionStress, EveryByteSurvivesEvictionAndWriteBack) {
   options.local_bytes = kPages * kPageSize * static_cast<uint64_t>(c.local_pct) / 100;
   ASSERT_TRUE(ParseFaultLoopMode(c.loop, &options.loop));
   options.prefetch = c.prefetch;
-  auto region = MakeRegion(options);
-  ASSERT_NE(region, nullptr);
-
   StressOptions stress;
   stress.pages = kPages;
-  auto result = RunPageStress(*region, stress);
-  EXPECT_EQ(result.mismatches, 0u) << result.ToString();
+  std::optional<RegionStats> stats = StressNewRegion(options, stress);
+  ASSERT_TRUE(stats);
 
-  RegionStats s = region->stats();
+  const RegionStats& s = *stats;
   EXPECT_GT(s.demand_faults, 0u);
   EXPECT_GT(s.pages_evicted, 0u);
   EXPECT_GT(s.pages_written_back, 0u);
@@ -87,33 +95,27 @@ TEST(Region, SequentialScanWithReadaheadPrefetchesAndUsesPages) {
 TEST(Region, BudgetFollowsFootprintFraction) {
   RegionOptions options;
   options.local_fraction = 0.25;
-  auto region = MakeRegion(options);
-  ASSERT_NE(region, nullptr);
   StressOptions stress;
   stress.pages = kPages;
   stress.threads = 2;
   stress.ops_per_thread = 3000;
-  auto result = RunPageStress(*region, stress);
-  EXPECT_EQ(result.mismatches, 0u) << result.ToString();
-  RegionStats s = region->stats();
-  EXPECT_EQ(s.budget_pages, s.peak_footprint_pages / 4);
-  EXPECT_GT(s.pages_evicted, 0u);
+  std::optional<RegionStats> s = StressNewRegion(options, stress);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->budget_pages, s->peak_footprint_pages / 4);
+  EXPECT_GT(s->pages_evicted, 0u);
 }
 
 TEST(Region, NothingIsEvictedWhileTheFootprintFits) {
   RegionOptions options;
   options.local_fraction = 1.0;
-  auto region = MakeRegion(options);
-  ASSERT_NE(region, nullptr);
   StressOptions stress;
   stress.pages = 4096;
   stress.threads = 2;
   stress.ops_per_thread = 4000;
-  auto result = RunPageStress(*region, stress);
-  EXPECT_EQ(result.mismatches, 0u) << result.ToString();
-  RegionStats s = region->stats();
-  EXPECT_EQ(s.pages_evicted, 0u) << "at 100% local nothing needs to leave";
-  EXPECT_EQ(s.pages_fetched, 0u);
+  std::optional<RegionStats> s = StressNewRegion(options, stress);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->pages_evicted, 0u) << "at 100% local nothing needs to leave";
+  EXPECT_EQ(s->pages_fetched, 0u);
 }
 
 TEST(Region, DiscardedPagesReadAsZeroAndLeaveTheFootprint) {

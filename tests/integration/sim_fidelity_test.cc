@@ -70,6 +70,37 @@ TEST(SimFidelity, NoneFaultCountsMatchTheRuntimeWithinFivePercent) {
   }
 }
 
+TEST(SimFidelity, ALargerCaptureCacheModelsLargerSizesOnly) {
+  testing::TempDir dir;
+  if (!RunReport(dir, 50)["heap"].value("interposed", true)) GTEST_SKIP() << "sanitized build: transparent mode manages nothing, so nothing is traced";
+  // A capture cache hides the accesses to the pages it holds; a larger
+  // simulated cache under the runtime's FIFO-with-activation holds nearly all
+  // of them too once it is a few times larger (D26).
+  std::string trace = dir.file("walk10.trace");
+  Child capture({BuildPath("prescient"), "trace", "--quiet", "--local", "10%", "--out", trace, "--", BuildPath("tests/page_walk"), "16"});
+  ASSERT_EQ(capture.Wait(120s), 0) << capture.Stderr();
+
+  Status st;
+  auto reader = TraceReader::Open(trace, &st);
+  ASSERT_NE(reader, nullptr) << st.ToString();
+  std::vector<TraceRecord> records;
+  ASSERT_TRUE(reader->ReadAll(&records).ok());
+  EXPECT_GT(reader->trailer().value("program_user_cpu_ns", uint64_t{0}), 0u) << reader->trailer().dump();
+
+  Child too_small({BuildPath("prescient"), "sim", "--trace", trace, "--local", "5,50", "--prefetch", "none"});
+  EXPECT_EQ(too_small.Wait(60s), 2);
+  EXPECT_NE(too_small.Stderr().find("captured with a 10% cache"), std::string::npos) << too_small.Stderr();
+
+  std::string json = dir.file("sim.json");
+  Child sim({BuildPath("prescient"), "sim", "--trace", trace, "--local", "30,50,80", "--prefetch", "none", "--json", json});
+  ASSERT_EQ(sim.Wait(120s), 0) << sim.Stderr();
+  for (const auto& r : nlohmann::json::parse(ReadFile(json))) {
+    int pct = static_cast<int>(r["local_pct"].get<double>());
+    double runtime = RunReport(dir, pct)["demand_faults"].get<double>();
+    EXPECT_NEAR(r["demand_faults"].get<double>() / runtime, 1.0, 0.05) << pct << "%: runtime " << runtime;
+  }
+}
+
 TEST(SimFidelity, BadInputsAreRefusedWithTheirReason) {
   testing::TempDir dir;
   std::string junk = dir.file("junk.trace");

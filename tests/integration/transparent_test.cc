@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/run_config.h"
+#include "testutil/program_run.h"
 #include "testutil/testutil.h"
 
 namespace prescient {
@@ -20,30 +21,11 @@ namespace {
 
 using testing::BuildPath;
 using testing::Child;
+using testing::kSanitizedBuild;
+using testing::PrescientRun;
+using testing::ReadReport;
 using testing::TempDir;
 using namespace std::chrono_literals;
-
-// In a sanitized build the sanitizer runtime is preloaded first and owns
-// malloc, so nothing is managed (the library says so); only the plumbing can
-// be checked there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-
-std::vector<std::string> PrescientRun(std::vector<std::string> flags, std::vector<std::string> command) {
-  std::vector<std::string> argv = {BuildPath("prescient"), "run"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  argv.push_back("--");
-  argv.insert(argv.end(), command.begin(), command.end());
-  return argv;
-}
-
-nlohmann::json ReadReport(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 TEST(TransparentTest, DemoMatchesNativeRunAndIsManaged) {
   Child native({BuildPath("tests/transparent_demo")});
@@ -63,7 +45,7 @@ TEST(TransparentTest, DemoMatchesNativeRunAndIsManaged) {
   EXPECT_TRUE(r["fault_latency_us"].contains("p50"));
   EXPECT_TRUE(r["fault_latency_us"].contains("p99"));
   EXPECT_GT(r["wall_s"].get<double>(), 0);
-  if (kSanitized) GTEST_SKIP() << "sanitized build: the sanitizer's malloc comes first, nothing is managed";
+  if (kSanitizedBuild) GTEST_SKIP() << "sanitized build: the sanitizer's malloc comes first, nothing is managed";
   EXPECT_GE(r["managed_fraction"].get<double>(), 0.95) << r.dump(2);
   EXPECT_GT(r["managed_bytes"].get<uint64_t>(), uint64_t{150} << 20);
   EXPECT_GT(r["demand_faults"].get<uint64_t>(), 0u);
@@ -174,7 +156,7 @@ TEST(TransparentTest, UnreachableFarMemoryStopsTheProgramLoudly) {
 }
 
 TEST(TransparentTest, AForkedChildTouchingFarMemoryIsStoppedWithAMessage) {
-  if (kSanitized) GTEST_SKIP() << "sanitized build: nothing is managed, so the child may touch it";
+  if (kSanitizedBuild) GTEST_SKIP() << "sanitized build: nothing is managed, so the child may touch it";
   Child c(PrescientRun({"--quiet"}, {BuildPath("tests/fork_touch"), "touch"}));
   EXPECT_NE(c.Wait(60s), 0);
   EXPECT_NE(c.Stderr().find("a forked child touched far memory at 0x"), std::string::npos) << c.Stderr();

@@ -12,12 +12,12 @@
 namespace prescient {
 namespace {
 
-AccessStream StreamOf(const std::vector<TraceRecord>& records) {
+AccessStream StreamOf(const std::vector<TraceRecord>& records, const nlohmann::json& trailer = nlohmann::json::object()) {
   testing::TempDir dir;
   Status st;
   auto w = TraceWriter::Create(dir.file("t.trace"), {{"kind", kAccessKind}}, &st);
   for (const auto& r : records) EXPECT_TRUE(w->Append(r).ok());
-  EXPECT_TRUE(w->Finish().ok());
+  EXPECT_TRUE(w->Finish(trailer).ok());
   AccessStream stream;
   st = LoadAccessStream(dir.file("t.trace"), &stream);
   EXPECT_TRUE(st.ok()) << st.ToString();
@@ -112,6 +112,19 @@ TEST(Simulator, FreedPagesComeBackAsZeroFillsNotReads) {
   SimResult r = SimRun(StreamOf(records), "none", 0.3);
   EXPECT_EQ(r.zero_fills, 2048u);
   EXPECT_EQ(r.pages_read, 0u);
+}
+
+TEST(Simulator, ComputeStampsAreScaledDownToTheProgramsUserTime) {
+  std::vector<TraceRecord> records = Sweeps(1000, 1);  // 2 us stamped each: 2 ms
+  AccessStream unscaled = StreamOf(records);
+  EXPECT_EQ(unscaled.compute_scale, 1.0) << "no user time in the trailer: nothing to scale to";
+  AccessStream scaled = StreamOf(records, {{"program_user_cpu_ns", 500'000}});
+  EXPECT_DOUBLE_EQ(scaled.compute_scale, 0.25);
+  EXPECT_EQ(scaled.records[10].compute_ns, 500u);
+  double ratio = SimRun(scaled, "none", 1.0).local_ns / SimRun(unscaled, "none", 1.0).local_ns;
+  EXPECT_LT(ratio, 0.6) << "the all-local time shrinks with the compute (each access also costs 100 ns)";
+  AccessStream more = StreamOf(records, {{"program_user_cpu_ns", 9'000'000}});
+  EXPECT_EQ(more.compute_scale, 1.0) << "stamps are never scaled up";
 }
 
 TEST(Simulator, UnknownPolicyAndBadCostModelAreRefusedByName) {

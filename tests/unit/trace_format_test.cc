@@ -137,6 +137,34 @@ TEST_F(DamagedTrace, ForeignFilesAndFutureVersionsAreRefused) {
   EXPECT_NE(st.message().find("version 99"), std::string::npos) << st.message();
 }
 
+TEST(TraceFormat, TheTrailerComesBackAfterTheLastRecord) {
+  testing::TempDir dir;
+  std::string path = dir.file("t.trace");
+  Status st;
+  auto w = TraceWriter::Create(path, {{"kind", kAccessKind}}, &st);
+  for (const auto& r : SampleRecords(70000)) ASSERT_TRUE(w->Append(r).ok());
+  ASSERT_TRUE(w->Finish({{"program_user_cpu_ns", 123456789}}).ok());
+
+  auto reader = TraceReader::Open(path, &st);
+  ASSERT_NE(reader, nullptr) << st.ToString();
+  EXPECT_TRUE(reader->trailer().empty()) << "known only at the end";
+  std::vector<TraceRecord> records;
+  ASSERT_TRUE(reader->ReadAll(&records).ok());
+  EXPECT_EQ(records.size(), 70000u);
+  EXPECT_EQ(reader->trailer()["program_user_cpu_ns"], 123456789);
+
+  // A damaged trailer is caught by its checksum, at its offset.
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(std::istreambuf_iterator<char>(in), {});
+  bytes[bytes.size() - 3] ^= 0x01;
+  { std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes; }
+  records.clear();
+  st = ReadBack(path, &records);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("trailer JSON at byte"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("checksum"), std::string::npos) << st.message();
+}
+
 TEST(TraceFormat, AnUnfinishedTraceSaysItWasCutShort) {
   testing::TempDir dir;
   std::string path = dir.file("t.trace");
