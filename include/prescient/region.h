@@ -42,6 +42,10 @@ struct RegionOptions {
   size_t evict_batch_pages = 32;   // pages written back per batched request
   size_t prefetch_queue_pages = 1024;
   std::string prefetch = "none";   // policy name, see MakePrefetcher()
+  // Whether demand refaults of recently evicted pages join the active list
+  // (residency_queue.h). Off, eviction is plain FIFO: an access-trace
+  // capture runs so, to keep hot pages from hiding in its cache (D28).
+  bool activate_refaults = true;
   // Called once on an unrecoverable error (far memory lost or unreachable),
   // from a runtime thread. Application threads may be blocked in faults at
   // that point, so the default handler prints the error and _exit()s.

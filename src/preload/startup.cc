@@ -177,6 +177,8 @@ void Start() {
   if (!config.trace_path.empty()) {
     run->recorder = std::make_shared<TraceRecorder>();
     options.observer = run->recorder;
+    // An access trace's cache should hide as little as it can (D28).
+    if (config.trace_kind == kAccessKind) options.activate_refaults = false;
   }
   std::unique_ptr<Region> region = Region::Create(options, std::move(backend), &status);
   if (!region) CannotStart(status);

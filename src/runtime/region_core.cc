@@ -104,7 +104,7 @@ Status RegionCore::Install(uint64_t page, const std::byte* data, bool dirty, boo
   PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(page), data, kPageSize, /*write_protect=*/!dirty, wake_now, nullptr));
   // Demand refaults of recently evicted pages join the active list; first
   // touches and prefetches start inactive, as readahead pages do in Linux.
-  const bool activate = backed && !prefetched && RefaultedRecently(page);
+  const bool activate = options_.activate_refaults && backed && !prefetched && RefaultedRecently(page);
   PageWord w = table_.Load(page);
   PageWord next;
   do {
