@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "model_flags.h"
 #include "common/units.h"
 #include "launcher.h"
 #include "run_args.h"
@@ -79,6 +80,14 @@ Status BuildConfig(const RunArgs& a, RunConfig* c) {
   if (!KnownPrefetcher(a.prefetch))
     return Status::InvalidArgument(fmt::format("--prefetch {} is not a policy; choose one of: {}", a.prefetch, PrefetcherNames()));
   c->prefetch = a.prefetch;
+  PRESCIENT_RETURN_IF_ERROR(CheckModelFlags(a.prefetch, a.model, a.lookahead));
+  if (!a.model.empty()) {
+    char real[PATH_MAX];
+    if (realpath(a.model.c_str(), real) == nullptr) return Status::FromErrno(fmt::format("--model {}", a.model), errno);
+    c->model_path = real;  // the program may change directory
+  }
+  c->lookahead = a.lookahead;
+  c->hybrid = !a.no_hybrid;
   FaultLoopMode mode;
   if (!ParseFaultLoopMode(a.fault_loop, &mode))
     return Status::InvalidArgument(fmt::format("--fault-loop {} is not a mode; choose poll, spin or hybrid", a.fault_loop));
@@ -187,6 +196,7 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->add_option("--token", args->token, "Shared secret of the memory node(s)");
   cmd->add_option("--report", args->report, "Write the JSON report to FILE");
   cmd->add_option("--prefetch", args->prefetch, "Prefetch policy: " + PrefetcherNames())->capture_default_str();
+  AddModelFlags(cmd, &args->model, &args->lookahead, &args->no_hybrid);
   cmd->add_option("--fault-loop", args->fault_loop, "How the fault thread waits: poll, spin or hybrid")->capture_default_str();
   cmd->add_option("--min-alloc", args->min_alloc, "Smallest allocation placed in far memory")->capture_default_str();
   cmd->add_option("--reserve", args->reserve, "Virtual size of the far-memory region")->capture_default_str();

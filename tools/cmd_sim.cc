@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "model_flags.h"
 #include "sim/simulator.h"
 
 namespace prescient::cli {
@@ -17,6 +18,9 @@ namespace {
 struct SimArgs {
   std::string trace, local = "30,50,80,90", prefetch = "none,readahead,vma-readahead,leap,stride,oracle", cost_model, json;
   uint32_t max_prefetch = 8;
+  std::string model;
+  int lookahead = 4;
+  bool no_hybrid = false;
 };
 
 std::vector<std::string> SplitList(const std::string& text) {
@@ -36,6 +40,11 @@ int Fail(const std::string& message) {
 int Simulate(const SimArgs& a) {
   SimConfig base;
   base.max_prefetch_pages = a.max_prefetch;
+  Status checked = CheckModelFlags(a.prefetch, a.model, a.lookahead);
+  if (!checked.ok()) return Fail(checked.message());
+  base.prefetch.model_path = a.model;
+  base.prefetch.lookahead = a.lookahead;
+  base.prefetch.hybrid = !a.no_hybrid;
   if (!a.cost_model.empty()) {
     Status st = LoadCostModel(a.cost_model, &base.cost);
     if (!st.ok()) return Fail(st.message());
@@ -117,6 +126,7 @@ void AddSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--prefetch", args->prefetch, "Policies, comma-separated (registered ones and oracle)")->capture_default_str();
   cmd->add_option("--cost-model", args->cost_model, "JSON overriding cost-model fields (far_read_us, link_gbps, fault_overhead_us, local_access_ns, inference_ns)");
   cmd->add_option("--json", args->json, "Write every result to this JSON file");
+  AddModelFlags(cmd, &args->model, &args->lookahead, &args->no_hybrid);
   cmd->add_option("--max-prefetch", args->max_prefetch, "The most pages a policy may prefetch per fault")->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = Simulate(*args); });
 }

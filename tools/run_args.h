@@ -16,6 +16,9 @@ struct RunArgs {
   std::string local, local_bytes, memnodes, token, report, prefetch = "none", fault_loop = "hybrid", min_alloc = "32K",
                                                             reserve = "64G", log_level = "warn";
   bool quiet = false;
+  std::string model;           // farsight
+  int lookahead = 4;
+  bool no_hybrid = false;
   bool no_native_run = false;  // trace: skip the native timing run
   std::vector<std::string> command;
   // `prescient trace` only.

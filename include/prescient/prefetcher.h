@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "prescient/status.h"
 
 namespace prescient {
@@ -25,6 +27,12 @@ struct PrefetchOptions {
   uint32_t max_pages = 8;      // the most pages one fault may ask for; the
                                // readahead policies use the largest power of
                                // two <= this as the kernel's 1 << page_cluster
+  // `farsight` only.
+  std::string model_path;            // a RetNet weight file (prescient train)
+  int lookahead = 4;                 // model steps rolled forward per fault
+  bool hybrid = true;                // fall back to leap when the model has nothing confident
+  float min_confidence = 0.1f;       // least path probability worth a fetch
+  uint64_t future_map_bytes = 64 << 20;  // hard bound on the resident Future Maps (0: none)
 };
 
 class Prefetcher {
@@ -36,12 +44,16 @@ class Prefetcher {
   virtual void on_fault(const FaultEvent& fault, std::vector<uint64_t>* out) = 0;
   // A page this policy asked for was touched before being evicted.
   virtual void on_prefetch_hit(uint64_t page_no) {}
+  // What the policy wants in the run's report (its own counters, its memory).
+  virtual nlohmann::json stats() const { return nlohmann::json::object(); }
 };
 
 // Names the policies MakePrefetcher() knows, comma-separated.
 std::string PrefetcherNames();
 // The same names, one per element, in registry order.
 std::vector<std::string> PrefetcherNameList();
+// Null, with *status saying why, for an unknown name or options the policy
+// cannot run with (farsight without a usable model, say).
 std::unique_ptr<Prefetcher> MakePrefetcher(std::string_view name, const PrefetchOptions& options, Status* status);
 
 }  // namespace prescient

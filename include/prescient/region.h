@@ -15,7 +15,10 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "prescient/backend.h"
+#include "prescient/prefetcher.h"
 #include "prescient/status.h"
 
 namespace prescient {
@@ -42,6 +45,7 @@ struct RegionOptions {
   size_t evict_batch_pages = 32;   // pages written back per batched request
   size_t prefetch_queue_pages = 1024;
   std::string prefetch = "none";   // policy name, see MakePrefetcher()
+  PrefetchOptions prefetch_options;  // region_pages is filled in by the region
   // Whether demand refaults of recently evicted pages join the active list
   // (residency_queue.h). Off, eviction is plain FIFO: an access-trace
   // capture runs so, to keep hot pages from hiding in its cache (D28).
@@ -121,6 +125,8 @@ class Region {
   Status evict_all();
 
   RegionStats stats() const;
+  // The prefetch policy's own report (Prefetcher::stats()).
+  nlohmann::json prefetcher_stats() const;
   const Backend& backend() const;
 
   class Impl;

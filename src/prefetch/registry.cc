@@ -13,15 +13,22 @@ namespace prescient {
 
 namespace {
 
-using Factory = std::function<std::unique_ptr<Prefetcher>(const PrefetchOptions&)>;
+using Factory = std::function<std::unique_ptr<Prefetcher>(const PrefetchOptions&, Status*)>;
+
+// The classic policies take any options.
+template <std::unique_ptr<Prefetcher> (*Make)(const PrefetchOptions&)>
+std::unique_ptr<Prefetcher> Always(const PrefetchOptions& options, Status*) {
+  return Make(options);
+}
 
 const std::vector<std::pair<std::string, Factory>>& Registry() {
   static const std::vector<std::pair<std::string, Factory>> kPolicies = {
-      {"none", MakeNonePrefetcher},
-      {"readahead", MakeReadaheadPrefetcher},
-      {"vma-readahead", MakeVmaReadaheadPrefetcher},
-      {"leap", MakeLeapPrefetcher},
-      {"stride", MakeStridePrefetcher},
+      {"none", Always<MakeNonePrefetcher>},
+      {"readahead", Always<MakeReadaheadPrefetcher>},
+      {"vma-readahead", Always<MakeVmaReadaheadPrefetcher>},
+      {"leap", Always<MakeLeapPrefetcher>},
+      {"stride", Always<MakeStridePrefetcher>},
+      {"farsight", MakeFarsightPrefetcher},
   };
   return kPolicies;
 }
@@ -42,7 +49,7 @@ std::string PrefetcherNames() {
 
 std::unique_ptr<Prefetcher> MakePrefetcher(std::string_view name, const PrefetchOptions& options, Status* status) {
   for (const auto& [known, factory] : Registry()) {
-    if (known == name) return factory(options);
+    if (known == name) return factory(options, status);
   }
   *status = Status::InvalidArgument(fmt::format("unknown prefetch policy '{}'; choose one of: {}", name, PrefetcherNames()));
   return nullptr;

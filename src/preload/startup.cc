@@ -211,6 +211,7 @@ void ReportIfRoot() {
   const RunConfig& config = g_run->config;
   RunReport report;
   report.region = g_run->region->stats();
+  report.prefetcher = g_run->region->prefetcher_stats();
   report.backend = g_run->region->backend().stats();
   report.backend_description = g_run->region->backend().describe();
   report.allocator = g_run->pages->stats();

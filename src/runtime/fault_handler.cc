@@ -207,6 +207,11 @@ void FaultHandler::OnWriteProtect(uint64_t page, uint32_t thread_id) {
   }
 }
 
+nlohmann::json FaultHandler::prefetcher_stats() {
+  std::lock_guard<std::mutex> lock(prefetcher_mu_);
+  return prefetcher_ ? prefetcher_->stats() : nlohmann::json::object();
+}
+
 void FaultHandler::Predict(const std::vector<Pending>& faults, uint64_t now_ns) {
   if (!prefetcher_) return;
   std::vector<uint64_t> candidates, hits;

@@ -29,6 +29,7 @@ class FaultHandler {
   ~FaultHandler();
   Status Start();
   void Stop();
+  nlohmann::json prefetcher_stats();
 
  private:
   struct Pending {

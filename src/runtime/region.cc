@@ -54,7 +54,7 @@ std::unique_ptr<Region> Region::Create(const RegionOptions& options, std::unique
   auto impl = std::make_unique<Impl>(options, std::move(backend));
   *status = impl->core.Init();
   if (!status->ok()) return nullptr;
-  PrefetchOptions popts;
+  PrefetchOptions popts = options.prefetch_options;
   popts.region_pages = impl->core.pages();
   auto prefetcher = MakePrefetcher(options.prefetch, popts, status);
   if (!prefetcher) return nullptr;
@@ -73,6 +73,8 @@ bool Region::contains(const void* p) const {
   return b >= base() && b < base() + size();
 }
 const Backend& Region::backend() const { return impl_->core.backend(); }
+
+nlohmann::json Region::prefetcher_stats() const { return impl_->faults->prefetcher_stats(); }
 
 Status Region::discard(void* addr, size_t len) {
   RegionCore& core = impl_->core;

@@ -52,6 +52,10 @@ nlohmann::json ReportToJson(const RunReport& r) {
     j["local_fraction"] = r.local_fraction;
   }
   j["prefetch"] = r.prefetch;
+  j["prefetcher"] = r.prefetcher;
+  // The Future Maps' resident size against the memory they describe.
+  if (r.prefetcher.contains("future_map_bytes") && s.peak_footprint_pages > 0)
+    j["prefetcher"]["future_map_fraction"] = r.prefetcher["future_map_bytes"].get<double>() / static_cast<double>(PageBytes(s.peak_footprint_pages));
   j["fault_loop"] = r.fault_loop;
   j["backend"] = r.backend_description;
   j["backend_stats"] = {{"read_requests", r.backend.read_requests},   {"write_requests", r.backend.write_requests},

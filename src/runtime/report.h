@@ -52,6 +52,7 @@ struct RunReport {
   std::string program;
   bool interposed = true;        // false when another malloc won symbol lookup
   double wall_s = 0;
+  nlohmann::json prefetcher = nlohmann::json::object();  // the policy's Prefetcher::stats()
 };
 
 nlohmann::json ReportToJson(const RunReport& report);

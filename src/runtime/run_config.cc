@@ -41,6 +41,14 @@ Status RunConfigFromEnv(RunConfig* config) {
   if (const char* v = Get(kEnvToken)) c.token = v;
   if (const char* v = Get(kEnvReport)) c.report_path = v;
   if (const char* v = Get(kEnvPrefetch)) c.prefetch = v;
+  if (const char* v = Get(kEnvModel)) c.model_path = v;
+  if (const char* v = Get(kEnvLookahead)) {
+    char* end = nullptr;
+    long n = std::strtol(v, &end, 10);
+    if (*end != '\0' || n < 1 || n > 16) return Status::InvalidArgument(fmt::format("{}={} must be a whole number from 1 to 16", kEnvLookahead, v));
+    c.lookahead = static_cast<int>(n);
+  }
+  if (const char* v = Get(kEnvHybrid)) c.hybrid = std::string(v) != "0";
   if (const char* v = Get(kEnvFaultLoop)) {
     FaultLoopMode mode;
     if (!ParseFaultLoopMode(v, &mode))
@@ -90,6 +98,9 @@ std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
   if (!c.token.empty()) put(kEnvToken, c.token);
   if (!c.report_path.empty()) put(kEnvReport, c.report_path);
   put(kEnvPrefetch, c.prefetch);
+  if (!c.model_path.empty()) put(kEnvModel, c.model_path);
+  put(kEnvLookahead, std::to_string(c.lookahead));
+  put(kEnvHybrid, c.hybrid ? "1" : "0");
   put(kEnvFaultLoop, c.fault_loop);
   put(kEnvMinAlloc, std::to_string(c.min_alloc_bytes));
   put(kEnvReserve, std::to_string(c.reserve_bytes));
@@ -113,6 +124,9 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   if (!ParseFaultLoopMode(config.fault_loop, &o.loop))
     return Status::InvalidArgument(fmt::format("unknown fault loop '{}'; expected poll, spin or hybrid", config.fault_loop));
   o.prefetch = config.prefetch;
+  o.prefetch_options.model_path = config.model_path;
+  o.prefetch_options.lookahead = config.lookahead;
+  o.prefetch_options.hybrid = config.hybrid;
   *options = std::move(o);
   return Status::Ok();
 }

@@ -34,6 +34,9 @@ inline constexpr char kEnvTrace[] = "PRESCIENT_TRACE";                   // trac
 inline constexpr char kEnvTraceKind[] = "PRESCIENT_TRACE_KIND";          // access | faults
 inline constexpr char kEnvCommandLine[] = "PRESCIENT_COMMAND_LINE";      // the traced command, for the trace header
 inline constexpr char kEnvNativeUserNs[] = "PRESCIENT_NATIVE_USER_NS";   // user CPU ns of a native run, for the trace
+inline constexpr char kEnvModel[] = "PRESCIENT_MODEL";                   // farsight: the model file
+inline constexpr char kEnvLookahead[] = "PRESCIENT_LOOKAHEAD";           // farsight: model steps per fault
+inline constexpr char kEnvHybrid[] = "PRESCIENT_HYBRID";                 // farsight: 0 disables the leap fallback
 
 inline constexpr uint64_t kDefaultMinAllocBytes = 32 << 10;
 
@@ -50,6 +53,9 @@ struct RunConfig {
   std::string token;
   std::string report_path;            // empty: no JSON report
   std::string prefetch = "none";
+  std::string model_path;             // farsight's model
+  int lookahead = 4;
+  bool hybrid = true;
   std::string fault_loop = "hybrid";
   uint64_t min_alloc_bytes = kDefaultMinAllocBytes;
   uint64_t reserve_bytes = uint64_t{64} << 30;

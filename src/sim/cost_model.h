@@ -17,8 +17,12 @@ struct CostModel {
   double link_gbps = 100.0;        // link bandwidth; transfers are serialized on it
   double fault_overhead_us = 1.0;  // handling of one fault (demand or first-write)
   double local_access_ns = 100.0;  // one traced access to a local page
-  double inference_ns = 0.0;       // one prefetcher decision (learned policies)
-  bool sync_inference = false;     // inference on the critical path instead of overlapped
+  // One decision of a learned policy (farsight: the model step and its
+  // lookahead); classic policies cost nothing here. Overlapped with the
+  // demand read it only delays the prefetches; with sync_inference it
+  // stalls the faulting thread first.
+  double inference_ns = 2000.0;
+  bool sync_inference = false;
 
   double transfer_ns() const { return link_gbps > 0 ? 4096.0 * 8.0 / link_gbps : 0.0; }
   nlohmann::json ToJson() const;

@@ -98,6 +98,7 @@ class Replay {
         return;
       case SimState::kEmpty:
         ++result_.demand_faults;
+        if (c_.fault_log) c_.fault_log->push_back(s_.region_page[r.page]);
         ++result_.zero_fills;
         t += fault_ns_;
         // A first touch faults with all memory local too (a minor fault).
@@ -105,11 +106,14 @@ class Replay {
         ++populated_;
         peak_populated_ = std::max(peak_populated_, populated_);
         Install(r.page, write, /*backed=*/false);
+        // As the runtime: first touches are faults the policy is told of.
+        if (!oracle_) Prefetch(r, t, candidates);
         MakeRoom();
         return;
       case SimState::kRemote: {
         ++result_.demand_faults;
-        if (c_.cost.sync_inference && !oracle_) t += c_.cost.inference_ns;
+        if (c_.fault_log) c_.fault_log->push_back(s_.region_page[r.page]);
+        if (c_.cost.sync_inference) t += InferenceNs();
         double issue = t + fault_ns_;
         t = Transfer(issue);
         ++result_.pages_read;
@@ -120,6 +124,8 @@ class Replay {
       }
     }
   }
+
+  double InferenceNs() const { return learned_ ? c_.cost.inference_ns : 0.0; }
 
   // Occupies the link for one page from `issue` on; returns when it lands.
   double Transfer(double issue) {
@@ -150,7 +156,7 @@ class Replay {
   void Prefetch(const StreamRecord& r, double issue, std::vector<uint64_t>& candidates) {
     candidates.clear();
     prefetcher_->on_fault({s_.region_page[r.page], static_cast<uint64_t>(clock_[r.thread]), r.thread, r.write}, &candidates);
-    double start = issue + (c_.cost.sync_inference ? 0 : c_.cost.inference_ns);
+    double start = issue + (c_.cost.sync_inference ? 0 : InferenceNs());
     for (uint64_t region_page : candidates) {
       auto it = dense_.find(region_page);
       if (it == dense_.end()) continue;  // never touched in the trace: nothing to fetch
@@ -316,6 +322,7 @@ class Replay {
   const SimConfig& c_;
   Prefetcher* prefetcher_;
   bool oracle_;
+  bool learned_ = c_.policy == "farsight";
   std::vector<SimPage> pages_;
   std::unordered_map<uint64_t, uint32_t> dense_;  // region page -> dense id, for policy candidates
   std::vector<double> clock_, local_clock_;
@@ -349,7 +356,8 @@ nlohmann::json SimResult::ToJson() const {
           {"all_local_s", local_ns / 1e9},
           {"peak_footprint_pages", peak_footprint_pages},
           {"budget_pages", final_budget_pages},
-          {"replay_seconds", replay_seconds}};
+          {"replay_seconds", replay_seconds},
+          {"policy_stats", policy_stats}};
 }
 
 Status Simulate(const AccessStream& stream, const SimConfig& config, SimResult* result) {
@@ -357,7 +365,7 @@ Status Simulate(const AccessStream& stream, const SimConfig& config, SimResult* 
     return Status::InvalidArgument(fmt::format("local memory {}% must be above 0 and at most 100", config.local_fraction * 100));
   std::unique_ptr<Prefetcher> prefetcher;
   if (config.policy != "oracle") {
-    PrefetchOptions options;
+    PrefetchOptions options = config.prefetch;
     options.max_pages = config.max_prefetch_pages;
     options.region_pages = 0;  // region bounds are unknown to a trace; dense lookup filters
     Status st;
@@ -368,6 +376,7 @@ Status Simulate(const AccessStream& stream, const SimConfig& config, SimResult* 
   Replay replay(stream, config, prefetcher.get());
   *result = replay.Run();
   result->replay_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (prefetcher) result->policy_stats = prefetcher->stats();
   return Status::Ok();
 }
 

@@ -17,9 +17,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "prescient/prefetcher.h"
 #include "prescient/status.h"
 #include "sim/access_stream.h"
 #include "sim/cost_model.h"
@@ -30,7 +32,11 @@ struct SimConfig {
   std::string policy = "none";  // a registered prefetch policy, or "oracle"
   double local_fraction = 0.5;  // of the peak footprint
   uint32_t max_prefetch_pages = 8;
+  PrefetchOptions prefetch;  // the policy's own options (farsight's model); max_pages is max_prefetch_pages
   CostModel cost;
+  // When set, receives the region page of every demand fault in order: the
+  // event stream a policy sees (`prescient train` learns from it).
+  std::vector<uint64_t>* fault_log = nullptr;
 };
 
 struct SimResult {
@@ -48,6 +54,7 @@ struct SimResult {
   double sim_ns = 0, local_ns = 0;
   double normalized_perf = 0, accuracy = 0, coverage = 0;
   double replay_seconds = 0;        // how long the replay itself took
+  nlohmann::json policy_stats = nlohmann::json::object();  // Prefetcher::stats() at the end
   uint64_t bytes_moved() const { return (pages_read + pages_written) * 4096; }
   nlohmann::json ToJson() const;
 };
