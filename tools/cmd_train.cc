@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "prefetch/future_maps.h"
+#include "prefetch/vocabulary.h"
 #include "prescient/retnet_train.h"
 #include "sim/access_stream.h"
 #include "sim/simulator.h"
@@ -24,7 +24,7 @@ namespace {
 
 struct TrainArgs {
   std::string traces, out, local = "50";
-  int ordinals = 8, epochs = 4, window = 128, threads = 1;
+  int ordinals = 8, deltas = 8, epochs = 4, window = 128, threads = 1;
   int64_t max_steps = 0;
   uint64_t seed = 1;
 };
@@ -53,16 +53,17 @@ int Train(const TrainArgs& a) {
   }
   std::vector<std::string> traces = Split(a.traces);
   if (traces.empty()) return Fail("--traces names no trace");
-  if (a.ordinals < 1 || a.ordinals + 1 > kRetNetMaxVocab) return Fail(fmt::format("--ordinals {} must be 1 to {}", a.ordinals, kRetNetMaxVocab - 1));
+  if (a.ordinals < 0 || a.ordinals > 32) return Fail(fmt::format("--ordinals {} must be 0 to 32", a.ordinals));
+  if (a.deltas < 0 || a.deltas > 16) return Fail(fmt::format("--deltas {} must be 0 to 16", a.deltas));
+  if (a.ordinals + a.deltas == 0) return Fail("--ordinals 0 --deltas 0 leaves the model nothing to predict");
 
   TrainOptions opts;
-  opts.model = RetNetConfig::Default(a.ordinals);
   opts.epochs = a.epochs;
   opts.window = a.window;
   opts.seed = a.seed;
   opts.threads = a.threads;
   opts.max_steps = a.max_steps;
-  std::vector<std::vector<uint8_t>> sequences;
+  std::vector<std::vector<uint64_t>> streams;
   nlohmann::json sources = nlohmann::json::array();
   for (const std::string& path : traces) {
     AccessStream stream;
@@ -79,12 +80,17 @@ int Train(const TrainArgs& a) {
       SimResult result;
       st = Simulate(stream, config, &result);
       if (!st.ok()) return Fail(fmt::format("{}: {}", path, st.message()));
-      sequences.push_back(OrdinalsOf(faults, {.ordinals = a.ordinals}));
       fmt::print(stderr, "prescient train: {} at {:g}% local: {} faults\n", path, pct, faults.size());
       sources.push_back({{"trace", path}, {"local_pct", pct}, {"faults", faults.size()}});
+      streams.push_back(std::move(faults));
     }
   }
-  opts.provenance = {{"sources", sources}, {"command", "prescient train"}};
+  Vocabulary vocabulary{.map_ordinals = a.ordinals, .deltas = Vocabulary::CommonestDeltas(streams, a.ordinals, a.deltas)};
+  fmt::print(stderr, "prescient train: vocabulary {}\n", vocabulary.ToJson().dump());
+  std::vector<std::vector<uint8_t>> sequences;
+  for (const auto& faults : streams) sequences.push_back(TokensOf(faults, vocabulary));
+  opts.model = RetNetConfig::Default(vocabulary.size() - 1);
+  opts.provenance = {{"sources", sources}, {"command", "prescient train"}, {"vocabulary", vocabulary.ToJson()}};
 
   RetNetWeights weights;
   TrainReport report;
@@ -107,7 +113,8 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--traces", args->traces, "Traces from `prescient trace`, comma-separated")->required();
   cmd->add_option("--out", args->out, "The model file to write")->required();
   cmd->add_option("--local", args->local, "Local memory sizes (%) whose fault streams to learn, comma-separated")->capture_default_str();
-  cmd->add_option("--ordinals", args->ordinals, "Future Map entries per page (the model's vocabulary is this + 1)")->capture_default_str();
+  cmd->add_option("--ordinals", args->ordinals, "Future Map entries per page (0: no Future Maps, deltas only)")->capture_default_str();
+  cmd->add_option("--deltas", args->deltas, "Small steps between faults the vocabulary names besides the maps' ordinals")->capture_default_str();
   cmd->add_option("--epochs", args->epochs, "Passes over the training tokens")->capture_default_str();
   cmd->add_option("--window", args->window, "Tokens per training window")->capture_default_str();
   cmd->add_option("--max-steps", args->max_steps, "Stop after this many optimizer steps (0: no cap)")->capture_default_str();

@@ -42,8 +42,10 @@ class Prefetcher {
   // Called for every demand fault, in fault order. Appends the page numbers
   // worth fetching to `out` (most useful first); may append none.
   virtual void on_fault(const FaultEvent& fault, std::vector<uint64_t>* out) = 0;
-  // A page this policy asked for was touched before being evicted.
-  virtual void on_prefetch_hit(uint64_t page_no) {}
+  // A page this policy asked for was touched before being evicted. A policy
+  // may ask for more pages here (appending to `out`, as on_fault does): the
+  // classic ones, like Linux's swap readahead, only learn from hits.
+  virtual void on_prefetch_hit(uint64_t page_no, std::vector<uint64_t>* out) {}
   // What the policy wants in the run's report (its own counters, its memory).
   virtual nlohmann::json stats() const { return nlohmann::json::object(); }
 };

@@ -1,18 +1,18 @@
 // `farsight`: FarSight's learned prefetcher (DESIGN.md, section A).
 //
 // Every fault (and every first touch of a prefetched page, which the kernel
-// design sees as a minor fault) is turned into an ordinal by the Future
-// Maps: which of the previous page's known successors it was. The RetNet
-// reads that ordinal and predicts the next one. Candidates are the pages
-// the likely ordinals resolve to in this page's map, then, rolling a copy
-// of the model state forward on its own most likely prediction, the pages
-// the next ordinals resolve to in that successor's map, and so on for
+// design sees as a minor fault) is turned into a token (vocabulary.h): which
+// of the previous page's known successors it was, or which small step from
+// it. The RetNet reads that token and predicts the next one. Candidates are
+// the pages the likely tokens resolve to from this page, then, rolling a
+// copy of the model state forward on its own most likely prediction, the
+// pages the next tokens resolve to from that successor, and so on for
 // `lookahead` steps. Each candidate's score is the probability of the path
 // to it; those under `min_confidence` are not fetched.
 //
-// Hybrid fallback (beyond the paper): when the maps know nothing of this
-// page yet, or no candidate is confident enough, Leap's candidates are used
-// instead. Leap is fed every event, so its trend is warm when needed.
+// Hybrid fallback (beyond the paper): when no candidate is confident
+// enough, Leap's candidates are used instead. Leap is fed every event, so
+// its trend is warm when needed.
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -23,8 +23,8 @@
 #include <fmt/format.h>
 
 #include "prefetch/candidates.h"
-#include "prefetch/future_maps.h"
 #include "prefetch/policies.h"
+#include "prefetch/vocabulary.h"
 #include "prescient/retnet_kernel.h"
 
 namespace prescient {
@@ -33,12 +33,12 @@ namespace {
 
 class FarsightPrefetcher final : public Prefetcher {
  public:
-  FarsightPrefetcher(const PrefetchOptions& options, std::shared_ptr<const RetNetWeights> weights)
+  FarsightPrefetcher(const PrefetchOptions& options, std::shared_ptr<const RetNetWeights> weights, const Vocabulary& vocabulary)
       : options_(options),
         region_end_(RegionEnd(options)),
         weights_(std::move(weights)),
         kernel_(*weights_),
-        maps_(FutureMapOptions{.ordinals = weights_->config().ordinals, .max_bytes = options.future_map_bytes}),
+        tokens_(vocabulary, options.future_map_bytes),
         leap_(MakeLeapPrefetcher(options)) {
     kernel_.Reset(&state_);
     probs_.resize(kernel_.vocab());
@@ -53,7 +53,7 @@ class FarsightPrefetcher final : public Prefetcher {
     if (options_.hybrid) leap_->on_fault(fault, &fallback_);
 
     const size_t first = out->size();
-    if (maps_.Known(page) > 0) AppendPredictions(page, out);
+    AppendPredictions(page, out);
     stats_.predicted_pages += out->size() - first;
     if (out->size() == first && options_.hybrid) {
       ++stats_.fallbacks;
@@ -63,17 +63,26 @@ class FarsightPrefetcher final : public Prefetcher {
 
   // The first touch of a prefetched page enters the history as a fault
   // would, or the ordinals would skip every page prefetching got right.
-  void on_prefetch_hit(uint64_t page) override {
+  // Predicting from it keeps the prefetches a lookahead ahead of a stream
+  // that no longer faults.
+  void on_prefetch_hit(uint64_t page, std::vector<uint64_t>* out) override {
     Consume(page);
-    if (options_.hybrid) leap_->on_prefetch_hit(page);
+    if (options_.hybrid) leap_->on_prefetch_hit(page, &fallback_);
+    fallback_.clear();
+    const size_t first = out->size();
+    AppendPredictions(page, out);
+    stats_.predicted_pages += out->size() - first;
   }
 
   nlohmann::json stats() const override {
-    return {{"future_map_bytes", maps_.footprint_bytes()},
-            {"future_map_chunks_spilled", maps_.chunks_spilled()},
-            {"future_map_chunks_refetched", maps_.chunks_refetched()},
+    const FutureMaps& maps = tokens_.maps();
+    return {{"future_map_bytes", maps.footprint_bytes()},
+            {"future_map_chunks_spilled", maps.chunks_spilled()},
+            {"future_map_chunks_refetched", maps.chunks_refetched()},
+            {"vocabulary", tokens_.vocabulary().ToJson()},
             {"events", stats_.events},
             {"ordinal_hits", stats_.ordinal_hits},
+            {"delta_hits", stats_.delta_hits},
             {"model_top1_hits", stats_.top1_hits},
             {"predicted_pages", stats_.predicted_pages},
             {"fallbacks", stats_.fallbacks},
@@ -82,7 +91,7 @@ class FarsightPrefetcher final : public Prefetcher {
 
  private:
   struct Stats {
-    uint64_t events = 0, ordinal_hits = 0, top1_hits = 0, predicted_pages = 0, fallbacks = 0;
+    uint64_t events = 0, ordinal_hits = 0, delta_hits = 0, top1_hits = 0, predicted_pages = 0, fallbacks = 0;
   };
   struct Candidate {
     uint64_t page;
@@ -91,10 +100,12 @@ class FarsightPrefetcher final : public Prefetcher {
 
   // Advances the maps and the model by one event.
   void Consume(uint64_t page) {
-    int token = maps_.not_in_map();
-    if (has_last_) token = maps_.Observe(last_page_, page);
+    const Vocabulary& v = tokens_.vocabulary();
+    int token = v.other();
+    if (has_last_) token = tokens_.Tokenize(last_page_, page);
     if (has_last_ && token == predicted_token_) ++stats_.top1_hits;
-    if (token != maps_.not_in_map()) ++stats_.ordinal_hits;
+    if (token < v.map_ordinals) ++stats_.ordinal_hits;
+    if (v.is_delta(token)) ++stats_.delta_hits;
     ++stats_.events;
     kernel_.Step(&state_, token, probs_.data());
     predicted_token_ = Argmax(probs_.data(), kernel_.vocab());
@@ -111,20 +122,21 @@ class FarsightPrefetcher final : public Prefetcher {
     const float* p = probs_.data();
     float reach = 1.0f;  // probability of the path to `at`
     uint64_t at = page;
-    const int k = maps_.ordinals();
+    const int named = tokens_.vocabulary().other();  // tokens that name a page
     for (int depth = 0; depth < options_.lookahead; ++depth) {
       int best = -1;
-      for (int o = 0; o < k; ++o) {
-        std::optional<uint64_t> next = maps_.Successor(at, o);
-        if (!next) break;  // ranks are dense: nothing past the first gap
-        const float score = reach * p[o];
+      std::optional<uint64_t> best_page;
+      for (int t = 0; t < named; ++t) {
+        std::optional<uint64_t> next = tokens_.Resolve(at, t);
+        if (!next) continue;
+        const float score = reach * p[t];
         if (score >= options_.min_confidence) candidates_.push_back({*next, score});
-        if (best < 0 || p[o] > p[best]) best = o;
+        if (best < 0 || p[t] > p[best]) best = t, best_page = next;
       }
       if (best < 0) break;
-      std::optional<uint64_t> next = maps_.Successor(at, best);
       reach *= p[best];
-      if (!next || reach < options_.min_confidence || depth + 1 == options_.lookahead) break;
+      if (reach < options_.min_confidence || depth + 1 == options_.lookahead) break;
+      std::optional<uint64_t> next = best_page;
       kernel_.Step(&state, best, rolled.data());
       p = rolled.data();
       at = *next;
@@ -145,7 +157,7 @@ class FarsightPrefetcher final : public Prefetcher {
   RetNetKernel kernel_;
   RetNetState state_;
   std::vector<float> probs_;
-  FutureMaps maps_;
+  Tokenizer tokens_;
   std::unique_ptr<Prefetcher> leap_;
   std::vector<uint64_t> fallback_;
   std::vector<Candidate> candidates_;
@@ -172,7 +184,20 @@ std::unique_ptr<Prefetcher> MakeFarsightPrefetcher(const PrefetchOptions& option
     *status = Status::InvalidArgument(fmt::format("farsight lookahead {} must be 1 to 16", options.lookahead));
     return nullptr;
   }
-  return std::make_unique<FarsightPrefetcher>(options, std::move(weights));
+  Vocabulary vocabulary{.map_ordinals = weights->config().ordinals, .deltas = {}};
+  if (weights->provenance().contains("vocabulary")) {
+    st = Vocabulary::FromJson(weights->provenance()["vocabulary"], &vocabulary);
+    if (!st.ok()) {
+      *status = Status::Corruption(fmt::format("model {}: {}", options.model_path, st.message()));
+      return nullptr;
+    }
+  }
+  if (vocabulary.size() != weights->config().vocab()) {
+    *status = Status::Corruption(fmt::format("model {} predicts {} tokens but its vocabulary {} has {}", options.model_path,
+                                             weights->config().vocab(), vocabulary.ToJson().dump(), vocabulary.size()));
+    return nullptr;
+  }
+  return std::make_unique<FarsightPrefetcher>(options, std::move(weights), vocabulary);
 }
 
 }  // namespace prescient

@@ -118,15 +118,6 @@ int FutureMaps::Known(uint64_t page) {
   return n;
 }
 
-std::vector<uint8_t> OrdinalsOf(const std::vector<uint64_t>& pages, const FutureMapOptions& options) {
-  FutureMaps maps(options);
-  std::vector<uint8_t> tokens;
-  tokens.reserve(pages.size());
-  for (size_t i = 0; i < pages.size(); ++i)
-    tokens.push_back(static_cast<uint8_t>(i == 0 ? maps.not_in_map() : maps.Observe(pages[i - 1], pages[i])));
-  return tokens;
-}
-
 uint64_t FutureMaps::footprint_bytes() const { return resident_.size() * (chunk_bytes_ + kRootEntryBytes); }
 
 }  // namespace prescient

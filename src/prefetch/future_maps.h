@@ -84,9 +84,4 @@ class FutureMaps {
   uint64_t spills_ = 0, refetches_ = 0;
 };
 
-// The ordinal stream a run with fresh maps would produce from `pages`, a
-// sequence of faulting pages: the model's training input. The first token
-// is not_in_map() (nothing precedes it).
-std::vector<uint8_t> OrdinalsOf(const std::vector<uint64_t>& pages, const FutureMapOptions& options);
-
 }  // namespace prescient

@@ -118,7 +118,7 @@ class LeapPrefetcher final : public Prefetcher {
 
   // A prefetched page's first touch is an access Leap sees (a swap-cache
   // hit): it feeds both the window and the trend.
-  void on_prefetch_hit(uint64_t page) override {
+  void on_prefetch_hit(uint64_t page, std::vector<uint64_t>*) override {
     ++hits_;
     history_.Record(page);
   }

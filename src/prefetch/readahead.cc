@@ -31,7 +31,7 @@ class ReadaheadPrefetcher final : public Prefetcher {
   }
 
   // lookup_swap_cache() found a readahead page: one global hit counter.
-  void on_prefetch_hit(uint64_t) override { ++hits_; }
+  void on_prefetch_hit(uint64_t, std::vector<uint64_t>*) override { ++hits_; }
 
  private:
   // swapin_nr_pages(): consumes the hits, and remembers the fault's offset

@@ -58,7 +58,7 @@ class StridePrefetcher final : public Prefetcher {
     s->ahead = static_cast<uint32_t>(out->size() - before);
   }
 
-  void on_prefetch_hit(uint64_t page) override {
+  void on_prefetch_hit(uint64_t page, std::vector<uint64_t>*) override {
     for (Stream& s : streams_) {
       if (s.in_use && s.confirmed && AdvanceOnHit(&s, page)) return;
     }

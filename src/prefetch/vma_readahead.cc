@@ -69,7 +69,7 @@ class VmaReadaheadPrefetcher final : public Prefetcher {
   // lookup_swap_cache() in VMA mode: a readahead hit counts towards the
   // VMA's next window and becomes the address the next fault is compared
   // with, so a scan that runs through its readahead still looks adjacent.
-  void on_prefetch_hit(uint64_t page) override {
+  void on_prefetch_hit(uint64_t page, std::vector<uint64_t>*) override {
     hits_ = std::min(hits_ + 1, kSwapRaHitsMax);
     ra_addr_ = page;
   }

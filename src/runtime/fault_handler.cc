@@ -218,8 +218,11 @@ void FaultHandler::Predict(const std::vector<Pending>& faults, uint64_t now_ns) 
   core_->DrainPrefetchHits(&hits);
   {
     std::lock_guard<std::mutex> lock(prefetcher_mu_);
-    for (uint64_t page : hits) prefetcher_->on_prefetch_hit(page);
-    for (const Pending& p : faults) prefetcher_->on_fault({p.page, now_ns, p.thread_id, p.write}, &candidates);
+    for (uint64_t page : hits) prefetcher_->on_prefetch_hit(page, &candidates);
+    // A first touch is no swap-in: as in Linux, it neither triggers nor
+    // teaches readahead (D29).
+    for (const Pending& p : faults)
+      if (!p.was_empty) prefetcher_->on_fault({p.page, now_ns, p.thread_id, p.write}, &candidates);
   }
   prefetch_->Enqueue(candidates);
 }

@@ -81,9 +81,12 @@ class Replay {
     double& t = clock_[r.thread];
     bool write = r.write || r.event == TraceEvent::kFirstWrite;
     t += c_.cost.local_access_ns;  // every access, as in the all-local clock; faults add to it
+    // The runtime maps a prefetched page as soon as it lands: touched after
+    // that, it is an ordinary local page.
+    if (pg.state == SimState::kInFlight && pg.arrival_ns <= t) pg.state = SimState::kLocal;
     switch (pg.state) {
       case SimState::kLocal:
-        if (pg.prefetched) NotePrefetchUse(r.page, false);
+        if (pg.prefetched) NotePrefetchUse(r.page, false, t);
         if (write && !pg.dirty) {  // a write-protect fault in the runtime
           ++result_.first_write_faults;
           t += fault_ns_;
@@ -93,12 +96,11 @@ class Replay {
       case SimState::kInFlight:  // a late prefetch: a shorter stall, not a demand fault
         t = std::max(t + fault_ns_, pg.arrival_ns);
         pg.state = SimState::kLocal;
-        NotePrefetchUse(r.page, true);
+        NotePrefetchUse(r.page, true, t);
         pg.dirty |= write;
         return;
       case SimState::kEmpty:
         ++result_.demand_faults;
-        if (c_.fault_log) c_.fault_log->push_back(s_.region_page[r.page]);
         ++result_.zero_fills;
         t += fault_ns_;
         // A first touch faults with all memory local too (a minor fault).
@@ -106,8 +108,6 @@ class Replay {
         ++populated_;
         peak_populated_ = std::max(peak_populated_, populated_);
         Install(r.page, write, /*backed=*/false);
-        // As the runtime: first touches are faults the policy is told of.
-        if (!oracle_) Prefetch(r, t, candidates);
         MakeRoom();
         return;
       case SimState::kRemote: {
@@ -156,7 +156,10 @@ class Replay {
   void Prefetch(const StreamRecord& r, double issue, std::vector<uint64_t>& candidates) {
     candidates.clear();
     prefetcher_->on_fault({s_.region_page[r.page], static_cast<uint64_t>(clock_[r.thread]), r.thread, r.write}, &candidates);
-    double start = issue + (c_.cost.sync_inference ? 0 : InferenceNs());
+    IssueCandidates(candidates, issue + (c_.cost.sync_inference ? 0 : InferenceNs()));
+  }
+
+  void IssueCandidates(const std::vector<uint64_t>& candidates, double start) {
     for (uint64_t region_page : candidates) {
       auto it = dense_.find(region_page);
       if (it == dense_.end()) continue;  // never touched in the trace: nothing to fetch
@@ -178,11 +181,18 @@ class Replay {
     inactive_.push_back({p, pg.generation});
   }
 
-  void NotePrefetchUse(uint32_t p, bool late) {
+  // A prefetched page's first touch, at time `now`: the policy learns of it
+  // and may ask for more, which go out as a fault's candidates would.
+  void NotePrefetchUse(uint32_t p, bool late, double now) {
     pages_[p].prefetched = false;
     ++result_.prefetch_used;
     if (late) ++result_.prefetch_late;
-    if (prefetcher_) prefetcher_->on_prefetch_hit(s_.region_page[p]);
+    if (!prefetcher_) return;
+    hit_candidates_.clear();
+    prefetcher_->on_prefetch_hit(s_.region_page[p], &hit_candidates_);
+    if (hit_candidates_.empty()) return;
+    IssueCandidates(hit_candidates_, now + InferenceNs());
+    MakeRoom();
   }
 
   void MakeRoom() {
@@ -326,6 +336,7 @@ class Replay {
   std::vector<SimPage> pages_;
   std::unordered_map<uint64_t, uint32_t> dense_;  // region page -> dense id, for policy candidates
   std::vector<double> clock_, local_clock_;
+  std::vector<uint64_t> hit_candidates_;
   std::deque<std::pair<uint32_t, uint32_t>> inactive_, active_;  // (page, generation), oldest first
   uint64_t active_count_ = 0, evictions_ = 0;
   double transfer_ns_ = 0, read_ns_ = 0, fault_ns_ = 0, link_free_ns_ = 0;

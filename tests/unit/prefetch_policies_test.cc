@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "prescient/prefetcher.h"
+#include "testutil/test_model.h"
 
 namespace prescient {
 namespace {
@@ -24,6 +25,7 @@ std::unique_ptr<Prefetcher> Make(const std::string& name, uint64_t region_pages 
   PrefetchOptions options;
   options.region_pages = region_pages;
   options.max_pages = max_pages;
+  if (name == "farsight") options.model_path = testing::TestModelPath();
   Status st;
   auto p = MakePrefetcher(name, options, &st);
   EXPECT_TRUE(st.ok()) << st.ToString();
@@ -38,13 +40,16 @@ Pages Fault(Prefetcher* p, uint64_t page, uint32_t thread = 0) {
 }
 
 void Hit(Prefetcher* p, std::initializer_list<uint64_t> pages) {
-  for (uint64_t page : pages) p->on_prefetch_hit(page);
+  Pages ignored;
+  for (uint64_t page : pages) p->on_prefetch_hit(page, &ignored);
 }
 void Hit(Prefetcher* p, const Pages& pages) {
-  for (uint64_t page : pages) p->on_prefetch_hit(page);
+  Pages ignored;
+  for (uint64_t page : pages) p->on_prefetch_hit(page, &ignored);
 }
 void Hits(Prefetcher* p, int n) {
-  for (int i = 0; i < n; ++i) p->on_prefetch_hit(0);
+  Pages ignored;
+  for (int i = 0; i < n; ++i) p->on_prefetch_hit(0, &ignored);
 }
 
 // fault + k*delta for k = 1..n.
@@ -380,27 +385,35 @@ struct Access {
   uint32_t thread;
 };
 
+// Checks one batch of candidates against the policy contract and marks them
+// prefetched.
+void Admit(Pages& out, uint64_t page, uint64_t region_pages, uint32_t max_pages, Replay* r, std::set<uint64_t>* prefetched) {
+  EXPECT_LE(out.size(), max_pages) << "at page " << page;
+  std::set<uint64_t> seen;
+  for (uint64_t c : out) {
+    EXPECT_NE(c, page) << "the touched page itself was returned";
+    EXPECT_LT(c, region_pages) << "at page " << page;
+    EXPECT_TRUE(seen.insert(c).second) << c << " returned twice";
+    prefetched->insert(c);
+  }
+  r->outputs.push_back(std::move(out));
+}
+
 Replay ReplayAccesses(Prefetcher* p, const std::vector<Access>& accesses, uint64_t region_pages, uint32_t max_pages) {
   Replay r;
   std::set<uint64_t> prefetched;
   for (const Access& a : accesses) {
     if (prefetched.erase(a.page)) {
-      p->on_prefetch_hit(a.page);
       ++r.hits;
+      Pages more;
+      p->on_prefetch_hit(a.page, &more);
+      if (!more.empty()) Admit(more, a.page, region_pages, max_pages, &r, &prefetched);
       continue;
     }
     ++r.faults;
     Pages out;
     p->on_fault({a.page, 0, a.thread, false}, &out);
-    EXPECT_LE(out.size(), max_pages) << p->name() << " at page " << a.page;
-    std::set<uint64_t> seen;
-    for (uint64_t c : out) {
-      EXPECT_NE(c, a.page) << p->name() << " returned the faulting page";
-      EXPECT_LT(c, region_pages) << p->name() << " at page " << a.page;
-      EXPECT_TRUE(seen.insert(c).second) << p->name() << " returned " << c << " twice";
-      prefetched.insert(c);
-    }
-    r.outputs.push_back(std::move(out));
+    Admit(out, a.page, region_pages, max_pages, &r, &prefetched);
   }
   return r;
 }

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <random>
+
+#include "testutil/test_model.h"
 #include <vector>
 
 #include <torch/torch.h>
@@ -15,27 +17,13 @@
 namespace prescient {
 namespace {
 
+using testing::RandomWeights;
+
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
 #endif
-
-// Weights with every tensor random, gains near 1, so no term is trivially
-// zero or one.
-RetNetWeights RandomWeights(const RetNetConfig& config, uint64_t seed) {
-  RetNetWeights w;
-  EXPECT_TRUE(RetNetWeights::Create(config, &w).ok());
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (const auto& t : RetNetTensors(config)) {
-    float* p = w.mutable_data() + t.offset;
-    const bool gain = t.name.ends_with(".gain");
-    const float scale = t.shape.size() == 2 && t.name != "embed" ? 1.0f / std::sqrt(static_cast<float>(t.shape[0])) : 0.5f;
-    for (size_t i = 0; i < t.size(); ++i) p[i] = gain ? 1.0f + 0.2f * normal(rng) : scale * normal(rng);
-  }
-  return w;
-}
 
 std::vector<int64_t> RandomTokens(size_t n, int vocab, uint64_t seed) {
   std::mt19937_64 rng(seed);

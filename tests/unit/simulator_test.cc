@@ -8,6 +8,7 @@
 #include "prescient/trace.h"
 #include "sim/simulator.h"
 #include "testutil/testutil.h"
+#include "testutil/test_model.h"
 
 namespace prescient {
 namespace {
@@ -45,6 +46,7 @@ SimResult SimRun(const AccessStream& s, const std::string& policy, double local)
   SimConfig c;
   c.policy = policy;
   c.local_fraction = local;
+  if (policy == "farsight") c.prefetch.model_path = testing::TestModelPath();
   SimResult r;
   Status st = Simulate(s, c, &r);
   EXPECT_TRUE(st.ok()) << st.ToString();
