@@ -23,8 +23,9 @@ static_assert(sizeof(RetNetState) < 1024);
 
 class RetNetKernel {
  public:
-  // `weights` must outlive the kernel.
-  explicit RetNetKernel(const RetNetWeights& weights);
+  // `weights` must outlive the kernel. The default shape runs an AVX2+FMA
+  // step where the CPU has them, unless allow_avx2 is false.
+  explicit RetNetKernel(const RetNetWeights& weights, bool allow_avx2 = true);
 
   int vocab() const { return vocab_; }
   // An empty history.
@@ -37,7 +38,16 @@ class RetNetKernel {
   void StepLogits(RetNetState* state, int token, float* logits_out) const;
 
  private:
+  // One step, with vector type Vec and sizes fixed at compile time (0:
+  // from the config); see the .cc.
+  template <typename Vec, int D, int DH, int F, int V>
+  void StepImpl(RetNetState* state, int token, float* logits_out) const;
+  void StepAnyShape(RetNetState* state, int token, float* logits_out) const;
+  void StepDefaultShape(RetNetState* state, int token, float* logits_out) const;
+  void StepDefaultShapeAvx2(RetNetState* state, int token, float* logits_out) const;
+
   const RetNetWeights& weights_;
+  void (RetNetKernel::*step_)(RetNetState*, int, float*) const;  // the variant for this shape and CPU
   int vocab_, d_, heads_, dh_, ffn_;
   float eps_;
   // Per head and channel pair: gamma·cos(theta) and gamma·sin(theta).

@@ -4,11 +4,12 @@
 
 #include <cmath>
 #include <random>
-
-#include "testutil/test_model.h"
+#include <tuple>
 #include <vector>
 
 #include <torch/torch.h>
+
+#include "testutil/test_model.h"
 
 #include "prescient/retnet.h"
 #include "prescient/retnet_kernel.h"
@@ -29,7 +30,7 @@ std::vector<int64_t> RandomTokens(size_t n, int vocab, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<int64_t> t(n);
   // Runs and repeats as well as noise, so the retention state sees structure.
-  for (size_t i = 0; i < n; ++i) t[i] = (i % 7 < 4) ? static_cast<int64_t>(i % 3) : static_cast<int64_t>(rng() % vocab);
+  for (size_t i = 0; i < n; ++i) t[i] = (i % 7 < 4) ? static_cast<int64_t>(i % 3 % vocab) : static_cast<int64_t>(rng() % vocab);
   return t;
 }
 
@@ -93,6 +94,43 @@ TEST_F(RetNetKernelTest, StepsEqualTheParallelFormAtSeveralLengths) {
     RetNetState st;
     kernel.Reset(&st);
     ExpectSteps(kernel, &st, tokens, 0, len, ParallelLogits(*module_, tokens, 0, len, 0), 0);
+  }
+}
+
+// The variant for CPUs without AVX2 (this one may have it).
+TEST_F(RetNetKernelTest, TheBaselineVariantAgreesToo) {
+  RetNetKernel kernel(weights_, /*allow_avx2=*/false);
+  for (size_t len : {300}) {
+    SCOPED_TRACE(len);
+    auto tokens = RandomTokens(len, config_.vocab(), len);
+    RetNetState st;
+    kernel.Reset(&st);
+    ExpectSteps(kernel, &st, tokens, 0, len, ParallelLogits(*module_, tokens, 0, len, 0), 0);
+  }
+}
+
+// Shapes other than the default run a separately compiled step.
+TEST(RetNetKernelShapes, OtherShapesAgreeToo) {
+  for (auto [ordinals, d, heads, ffn] : {std::tuple{5, 12, 3, 24}, std::tuple{15, 24, 3, 20}, std::tuple{1, 8, 1, 8}}) {
+    SCOPED_TRACE(testing::Message() << ordinals << " " << d << " " << heads << " " << ffn);
+    RetNetConfig c;
+    c.ordinals = ordinals;
+    c.d_model = d;
+    c.heads = heads;
+    c.ffn = ffn;
+    c.gammas.assign(static_cast<size_t>(heads), 0.9f);
+    c.gammas.back() = 0.97f;
+    c.FillDefaultThetas();
+    ASSERT_TRUE(c.Validate().ok()) << c.Validate().ToString();
+    RetNetWeights w = RandomWeights(c, 5);
+    torch::manual_seed(1);
+    RetNetModule m(c);
+    ASSERT_TRUE(m.ImportFrom(w).ok());
+    RetNetKernel kernel(w);
+    auto tokens = RandomTokens(400, c.vocab(), 9);
+    RetNetState st;
+    kernel.Reset(&st);
+    ExpectSteps(kernel, &st, tokens, 0, tokens.size(), ParallelLogits(m, tokens, 0, tokens.size(), 0), 0);
   }
 }
 

@@ -89,6 +89,20 @@ TEST(RetNetTrain, IsDeterministicForASeed) {
   EXPECT_NE(std::memcmp(a.data(), c.data(), 4 * a.parameter_count()), 0);
 }
 
+// torch's intra-op pool (OpenMP) runs clean under the sanitizers too.
+TEST(RetNetTrain, TrainsWithTwoThreads) {
+  TrainOptions opts;
+  opts.window = 32;
+  opts.batch = 8;
+  opts.max_steps = 5;
+  opts.threads = 2;
+  RetNetWeights w;
+  TrainReport r;
+  Status s = TrainRetNet(Synthetic(2, 4000, 4), opts, &w, &r);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(r.steps, 5);
+}
+
 TEST(RetNetTrain, RefusesBadInput) {
   TrainOptions opts;
   RetNetWeights w;
