@@ -112,7 +112,7 @@ TEST_F(RetNetKernelTest, TheBaselineVariantAgreesToo) {
 // Shapes other than the default run a separately compiled step.
 TEST(RetNetKernelShapes, OtherShapesAgreeToo) {
   for (auto [ordinals, d, heads, ffn] : {std::tuple{5, 12, 3, 24}, std::tuple{15, 24, 3, 20}, std::tuple{1, 8, 1, 8}}) {
-    SCOPED_TRACE(testing::Message() << ordinals << " " << d << " " << heads << " " << ffn);
+    SCOPED_TRACE(::testing::Message() << ordinals << " " << d << " " << heads << " " << ffn);
     RetNetConfig c;
     c.ordinals = ordinals;
     c.d_model = d;
