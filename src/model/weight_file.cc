@@ -1,4 +1,5 @@
 // RetNetWeights::Save and ::Load: the file format of model/weight_file.h.
+#include "common/file_io.h"
 #include "model/weight_file.h"
 
 #include <fcntl.h>
@@ -21,32 +22,7 @@ namespace prescient {
 namespace wf = weight_file;
 static_assert(std::endian::native == std::endian::little, "the weight file stores little-endian float32 as is");
 
-namespace weight_file {
-
-uint64_t Fnv1a64(std::string_view bytes) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-}  // namespace weight_file
-
 namespace {
-
-Status WriteAll(int fd, const void* data, size_t len, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (len > 0) {
-    ssize_t n = ::write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(fmt::format("writing model file {}", path), errno);
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
 
 Status ReadWholeFile(const std::string& path, std::string* out) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -108,7 +84,7 @@ Status RetNetWeights::Save(const std::string& path) const {
   std::string bytes(reinterpret_cast<const char*>(&fh), sizeof(fh));
   bytes += json;
   bytes.append(reinterpret_cast<const char*>(data_), count_ * sizeof(float));
-  uint64_t sum = wf::Fnv1a64(bytes);
+  uint64_t sum = Fnv1a64(bytes);
   bytes.append(reinterpret_cast<const char*>(&sum), sizeof(sum));
 
   // Write beside the target and rename, so a crash never leaves a torn file
@@ -116,7 +92,7 @@ Status RetNetWeights::Save(const std::string& path) const {
   std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(fmt::format("cannot create model file {}", tmp), errno);
-  Status s = WriteAll(fd, bytes.data(), bytes.size(), tmp);
+  Status s = WriteAll(fd, bytes.data(), bytes.size(), "model file " + tmp);
   if (s.ok() && fsync(fd) != 0) s = Status::FromErrno(fmt::format("fsync of model file {}", tmp), errno);
   if (close(fd) != 0 && s.ok()) s = Status::FromErrno(fmt::format("closing model file {}", tmp), errno);
   if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) s = Status::FromErrno(fmt::format("renaming {} to {}", tmp, path), errno);
@@ -154,7 +130,7 @@ Status RetNetWeights::Load(const std::string& path, RetNetWeights* out) {
     return corrupt(fmt::format("{} unexpected bytes after the checksum, from byte {}", bytes.size() - expected, expected));
   uint64_t stored;
   std::memcpy(&stored, bytes.data() + sum_at, sizeof(stored));
-  uint64_t computed = wf::Fnv1a64(std::string_view(bytes).substr(0, sum_at));
+  uint64_t computed = Fnv1a64(std::string_view(bytes).substr(0, sum_at));
   if (stored != computed)
     return corrupt(fmt::format("checksum mismatch: the checksum at byte {} is {:#018x}, the contents hash to {:#018x} (the file is damaged)", sum_at,
                                stored, computed));

@@ -36,6 +36,4 @@ struct FileHeader {
 };
 static_assert(sizeof(FileHeader) == 24);
 
-uint64_t Fnv1a64(std::string_view bytes);
-
 }  // namespace prescient::weight_file

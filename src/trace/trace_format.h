@@ -45,7 +45,6 @@ struct BlockHeader {
 };
 static_assert(sizeof(BlockHeader) == 24);
 
-uint32_t Fnv1a32(std::string_view bytes);
 
 void PutVarint(std::string* out, uint64_t v);
 // Reads a varint at *pos; false if it runs past the end or over 10 bytes.

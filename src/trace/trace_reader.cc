@@ -9,6 +9,7 @@
 #include <zstd.h>
 
 #include "prescient/trace.h"
+#include "common/file_io.h"
 #include "trace/trace_format.h"
 
 namespace prescient {
@@ -68,7 +69,7 @@ std::unique_ptr<TraceReader> TraceReader::Open(const std::string& path, Status* 
   std::string json(fh.json_bytes, '\0');
   *status = ReadAt(r->fd_, sizeof(fh), json.data(), json.size(), path, "header JSON");
   if (!status->ok()) return nullptr;
-  if (tf::Fnv1a32(json) != fh.json_checksum) {
+  if (Fnv1a32(json) != fh.json_checksum) {
     *status = Status::Corruption(fmt::format("trace {}: the header JSON at byte {} fails its checksum", path, sizeof(fh)));
     return nullptr;
   }
@@ -94,7 +95,7 @@ Status TraceReader::LoadTrailer(const trace_format::BlockHeader& footer) {
     return Status::Corruption(fmt::format("trace {}: the footer at byte {} claims a {}-byte trailer", path_, offset_, footer.raw_bytes));
   std::string json(footer.raw_bytes, '\0');
   PRESCIENT_RETURN_IF_ERROR(ReadAt(fd_, at, json.data(), json.size(), path_, "trailer JSON"));
-  if (tf::Fnv1a32(json) != footer.compressed_bytes)
+  if (Fnv1a32(json) != footer.compressed_bytes)
     return Status::Corruption(fmt::format("trace {}: the trailer JSON at byte {} fails its checksum", path_, at));
   nlohmann::json trailer = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (trailer.is_discarded() || !trailer.is_object())

@@ -8,27 +8,12 @@
 #include <zstd.h>
 
 #include "prescient/trace.h"
+#include "common/file_io.h"
 #include "trace/trace_format.h"
 
 namespace prescient {
 
 namespace tf = trace_format;
-
-namespace {
-
-Status WriteAll(int fd, const void* data, size_t len, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (len > 0) {
-    ssize_t n = ::write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(fmt::format("writing trace {}", path), errno);
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 std::unique_ptr<TraceWriter> TraceWriter::Create(const std::string& path, const nlohmann::json& header, Status* status) {
   if (!header.is_object()) {
@@ -54,9 +39,9 @@ std::unique_ptr<TraceWriter> TraceWriter::Create(const std::string& path, const 
   std::memcpy(fh.magic, tf::kFileMagic, sizeof(fh.magic));
   fh.version = kTraceVersion;
   fh.json_bytes = static_cast<uint32_t>(json.size());
-  fh.json_checksum = tf::Fnv1a32(json);
-  *status = WriteAll(w->fd_, &fh, sizeof(fh), path);
-  if (status->ok()) *status = WriteAll(w->fd_, json.data(), json.size(), path);
+  fh.json_checksum = Fnv1a32(json);
+  *status = WriteAll(w->fd_, &fh, sizeof(fh), "trace " + path);
+  if (status->ok()) *status = WriteAll(w->fd_, json.data(), json.size(), "trace " + path);
   if (!status->ok()) return nullptr;
   return w;
 }
@@ -66,7 +51,7 @@ TraceWriter::~TraceWriter() {
 }
 
 Status TraceWriter::Append(const TraceRecord& r) {
-  if (finished_) return Status::InvalidArgument(fmt::format("trace {} is already finished", path_));
+  if (finished_) return Status::InvalidArgument(fmt::format("trace {} is already finished", "trace " + path_));
   raw_.push_back(static_cast<char>(static_cast<uint8_t>(r.event) | (r.write ? 4 : 0)));
   tf::PutVarint(&raw_, r.thread);
   tf::PutVarint(&raw_, tf::ZigZag(static_cast<int64_t>(r.page - prev_page_)));
@@ -89,8 +74,8 @@ Status TraceWriter::FlushBlock() {
   if (ZSTD_isError(n)) return Status::Internal(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
   tf::BlockHeader bh{tf::kBlockMagic, static_cast<uint32_t>(raw_.size()), static_cast<uint32_t>(n), block_records_,
                      records_ - block_records_};
-  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, &bh, sizeof(bh), path_));
-  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, compressed.data(), n, path_));
+  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, &bh, sizeof(bh), "trace " + path_));
+  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, compressed.data(), n, "trace " + path_));
   raw_.clear();
   block_records_ = 0;
   return Status::Ok();
@@ -102,9 +87,9 @@ Status TraceWriter::Finish(const nlohmann::json& trailer) {
   std::string json = trailer.dump();
   if (json.size() > tf::kMaxHeaderJson) return Status::InvalidArgument("trace trailer JSON is larger than 1 MiB");
   PRESCIENT_RETURN_IF_ERROR(FlushBlock());
-  tf::BlockHeader footer{tf::kFooterMagic, static_cast<uint32_t>(json.size()), tf::Fnv1a32(json), 0, records_};
-  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, &footer, sizeof(footer), path_));
-  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, json.data(), json.size(), path_));
+  tf::BlockHeader footer{tf::kFooterMagic, static_cast<uint32_t>(json.size()), Fnv1a32(json), 0, records_};
+  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, &footer, sizeof(footer), "trace " + path_));
+  PRESCIENT_RETURN_IF_ERROR(WriteAll(fd_, json.data(), json.size(), "trace " + path_));
   finished_ = true;
   if (fsync(fd_) != 0 && errno != EINVAL) return Status::FromErrno(fmt::format("fsync of trace {}", path_), errno);
   if (close(fd_) != 0) return Status::FromErrno(fmt::format("closing trace {}", path_), errno);

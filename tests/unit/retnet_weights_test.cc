@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/file_io.h"
 #include "model/weight_file.h"
 #include "prescient/retnet.h"
 #include "testutil/testutil.h"
@@ -52,7 +53,7 @@ std::string Rewrite(const std::string& bytes, const std::function<void(nlohmann:
   fh.parameter_count = static_cast<uint32_t>(tensors.size() / 4);
   std::string out(reinterpret_cast<const char*>(&fh), sizeof(fh));
   out += json + tensors;
-  uint64_t sum = wf::Fnv1a64(out);
+  uint64_t sum = Fnv1a64(out);
   out.append(reinterpret_cast<const char*>(&sum), sizeof(sum));
   return out;
 }
@@ -200,7 +201,7 @@ TEST_F(RetNetWeightsFile, NonFiniteWeightsAreRefused) {
   std::string bytes = good_.substr(0, good_.size() - 8);
   float nan = std::nanf("");
   std::memcpy(bytes.data() + tensors_at + 4 * 200, &nan, 4);
-  uint64_t sum = wf::Fnv1a64(bytes);
+  uint64_t sum = Fnv1a64(bytes);
   bytes.append(reinterpret_cast<const char*>(&sum), 8);
   std::string msg = LoadError(bytes);
   EXPECT_NE(msg.find(fmt::format("tensor wqkvg holds a non-finite value at byte {}", tensors_at + 800)), std::string::npos) << msg;
