@@ -127,6 +127,9 @@ RetNetKernel::RetNetKernel(const RetNetWeights& weights, bool allow_avx2) : weig
     }
   }
   const bool default_shape = d_ == 16 && dh_ == 8 && ffn_ == 40 && vocab_ == 9;
+  // A kernel may be built before libgcc has probed the CPU (a static
+  // initializer in the preload library), so probe first.
+  __builtin_cpu_init();
   const bool avx2 = allow_avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   step_ = !default_shape ? &RetNetKernel::StepAnyShape : avx2 ? &RetNetKernel::StepDefaultShapeAvx2 : &RetNetKernel::StepDefaultShape;
   const float* base = weights.data();
