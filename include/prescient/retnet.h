@@ -25,7 +25,7 @@
 //
 // Weights are one contiguous, 64-byte-aligned float32 array in the order of
 // RetNetTensors(); RetNetWeights::Save/Load keep it in a versioned,
-// checksummed file (src/model/weight_file.cc describes the layout).
+// checksummed file (src/model/weight_file.h describes the layout).
 #pragma once
 
 #include <cstddef>
@@ -55,6 +55,7 @@ struct RetNetConfig {
   std::vector<float> gammas = {0.875f, 0.96875f};  // decay per head
   // Rotation per step, in radians, for each pair of a head's q/k channels:
   // 2π / period, periods 3, 12, 48, 192 steps for the default dh = 8.
+  // Empty until Default() or FillDefaultThetas() fills it.
   std::vector<float> thetas;
   float norm_eps = 1e-5f;
 

@@ -127,6 +127,9 @@ RetNetKernel::RetNetKernel(const RetNetWeights& weights, bool allow_avx2) : weig
     }
   }
   const bool default_shape = d_ == 16 && dh_ == 8 && ffn_ == 40 && vocab_ == 9;
+  // A kernel may be built before libgcc has probed the CPU (a static
+  // initializer in the preload library), so probe first.
+  __builtin_cpu_init();
   const bool avx2 = allow_avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   step_ = !default_shape ? &RetNetKernel::StepAnyShape : avx2 ? &RetNetKernel::StepDefaultShapeAvx2 : &RetNetKernel::StepDefaultShape;
   const float* base = weights.data();
@@ -140,8 +143,8 @@ RetNetKernel::RetNetKernel(const RetNetWeights& weights, bool allow_avx2) : weig
 void RetNetKernel::Reset(RetNetState* state) const { std::memset(state, 0, sizeof(*state)); }
 
 // Sizes are template arguments for the default shape, so every loop has a
-// constant trip count the compiler unrolls and vectorizes; 0 means "read
-// it from the config" (any other shape).
+// constant trip count and the vector blocks need no tails; 0 means "read it
+// from the config" (any other shape).
 template <typename Vec, int D, int DH, int F, int V>
 [[gnu::always_inline]] inline void RetNetKernel::StepImpl(RetNetState* state, int token, float* logits_out) const {
   const int d = D ? D : d_, dh = DH ? DH : dh_, pairs = dh / 2, heads = d / dh, ffn = F ? F : ffn_, vocab = V ? V : vocab_;

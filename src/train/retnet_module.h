@@ -28,12 +28,13 @@ class RetNetModule : public torch::nn::Module {
   // tokens: int64 [B, T] in [0, vocab). Returns logits [B, T, vocab]: at
   // position t, the scores of the token after tokens[:, t]. The window's
   // first token sits at absolute position `position_offset`; outputs do not
-  // depend on it (only relative angles matter) beyond rounding, which the
-  // double-precision angles keep below 1e-6 for any offset below 2^40.
+  // depend on it (only relative angles matter) beyond rounding: angles are
+  // reduced mod 2π in double, within 1e-6 rad for offsets below 10^9.
   torch::Tensor Forward(const torch::Tensor& tokens, int64_t position_offset = 0);
 
   const RetNetConfig& config() const { return config_; }
-  // Copies every parameter into `out`, which gets this config.
+  // Copies every parameter into `out`, which gets this config (and keeps
+  // its provenance).
   Status ExportTo(RetNetWeights* out) const;
   // Copies `weights` into the parameters; the configs must agree.
   Status ImportFrom(const RetNetWeights& weights);

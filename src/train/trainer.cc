@@ -124,6 +124,8 @@ Status TrainRetNet(const std::vector<std::vector<uint8_t>>& sequences, const Tra
                RetNetParameterCount(opts.model), sequences.size(), train_tokens, val_windows.size(), total_steps, opts.batch, W);
 
   const auto t0 = Clock::now();
+  double train_secs = 0.0;  // forward+backward+update only, for the throughput
+  auto last_log = t0;
   int64_t step = 0;
   for (int epoch = 0; epoch < opts.epochs && step < total_steps; ++epoch) {
     const auto te = Clock::now();
@@ -144,7 +146,13 @@ Status TrainRetNet(const std::vector<std::vector<uint8_t>>& sequences, const Tra
       adam.step();
       loss_sum += loss.item<double>();
       ++n;
+      if (Since(last_log) > 10.0) {  // long epochs show progress too
+        last_log = Clock::now();
+        spdlog::info("epoch {}/{}: step {}/{}, train loss {:.4f}", epoch + 1, opts.epochs, i + 1, steps_per_epoch, loss_sum / static_cast<double>(n));
+      }
     }
+    const double secs = Since(te);
+    train_secs += secs;
     const double train_loss = loss_sum / static_cast<double>(std::max<int64_t>(n, 1));
     double val_loss = 0.0;
     if (!val_windows.empty()) {
@@ -161,12 +169,11 @@ Status TrainRetNet(const std::vector<std::vector<uint8_t>>& sequences, const Tra
     report->epoch_train_loss.push_back(train_loss);
     report->epoch_val_loss.push_back(val_loss);
     report->epochs = epoch + 1;
-    const double secs = Since(te);
+    last_log = Clock::now();
     spdlog::info("epoch {}/{}: train loss {:.4f}, validation loss {:.4f}, {} steps, {:.0f} tokens/s", epoch + 1, opts.epochs, train_loss, val_loss, n,
                  static_cast<double>(n) * opts.batch * W / std::max(secs, 1e-9));
   }
   report->steps = step;
-  const double train_secs = Since(t0);
   report->tokens_per_second = static_cast<double>(step) * opts.batch * W / std::max(train_secs, 1e-9);
 
   RetNetWeights weights;
