@@ -43,7 +43,9 @@ class RetNetKernel {
   template <typename Vec, int D, int DH, int F, int V>
   void StepImpl(RetNetState* state, int token, float* logits_out) const;
   void StepAnyShape(RetNetState* state, int token, float* logits_out) const;
+  template <int V>
   void StepDefaultShape(RetNetState* state, int token, float* logits_out) const;
+  template <int V>
   void StepDefaultShapeAvx2(RetNetState* state, int token, float* logits_out) const;
 
   const RetNetWeights& weights_;

@@ -126,12 +126,20 @@ RetNetKernel::RetNetKernel(const RetNetWeights& weights, bool allow_avx2) : weig
       rot_sin_[h * pairs + i] = static_cast<float>(c.gammas[h] * std::sin(static_cast<double>(c.thetas[i])));
     }
   }
-  const bool default_shape = d_ == 16 && dh_ == 8 && ffn_ == 40 && vocab_ == 9;
+  // The default shape with the pure ordinal vocabulary (V = 9) or with
+  // farsight's default of 8 ordinals and 8 steps (V = 17) has compiled sizes.
+  const bool default_shape = d_ == 16 && dh_ == 8 && ffn_ == 40 && (vocab_ == 9 || vocab_ == 17);
   // A kernel may be built before libgcc has probed the CPU (a static
   // initializer in the preload library), so probe first.
   __builtin_cpu_init();
   const bool avx2 = allow_avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  step_ = !default_shape ? &RetNetKernel::StepAnyShape : avx2 ? &RetNetKernel::StepDefaultShapeAvx2 : &RetNetKernel::StepDefaultShape;
+  if (!default_shape) {
+    step_ = &RetNetKernel::StepAnyShape;
+  } else if (vocab_ == 9) {
+    step_ = avx2 ? &RetNetKernel::StepDefaultShapeAvx2<9> : &RetNetKernel::StepDefaultShape<9>;
+  } else {
+    step_ = avx2 ? &RetNetKernel::StepDefaultShapeAvx2<17> : &RetNetKernel::StepDefaultShape<17>;
+  }
   const float* base = weights.data();
   const float** slots[] = {&embed_, &ln1_g_, &ln1_b_, &wqkvg_, &gn_g_, &gn_b_, &wo_,    &ln2_g_, &ln2_b_,
                            &w1_,    &b1_,    &w2_,    &b2_,    &lnf_g_, &lnf_b_, &wout_, &bout_};
@@ -214,11 +222,13 @@ template <typename Vec, int D, int DH, int F, int V>
 [[gnu::flatten]] void RetNetKernel::StepAnyShape(RetNetState* state, int token, float* logits_out) const {
   StepImpl<V4, 0, 0, 0, 0>(state, token, logits_out);
 }
+template <int V>
 [[gnu::flatten]] void RetNetKernel::StepDefaultShape(RetNetState* state, int token, float* logits_out) const {
-  StepImpl<V4, 16, 8, 40, 9>(state, token, logits_out);
+  StepImpl<V4, 16, 8, 40, V>(state, token, logits_out);
 }
+template <int V>
 [[gnu::flatten, gnu::target("avx2,fma")]] void RetNetKernel::StepDefaultShapeAvx2(RetNetState* state, int token, float* logits_out) const {
-  StepImpl<V8, 16, 8, 40, 9>(state, token, logits_out);
+  StepImpl<V8, 16, 8, 40, V>(state, token, logits_out);
 }
 
 void RetNetKernel::StepLogits(RetNetState* state, int token, float* logits_out) const { (this->*step_)(state, token, logits_out); }

@@ -111,7 +111,7 @@ TEST_F(RetNetKernelTest, TheBaselineVariantAgreesToo) {
 
 // Shapes other than the default run a separately compiled step.
 TEST(RetNetKernelShapes, OtherShapesAgreeToo) {
-  for (auto [ordinals, d, heads, ffn] : {std::tuple{5, 12, 3, 24}, std::tuple{15, 24, 3, 20}, std::tuple{1, 8, 1, 8}}) {
+  for (auto [ordinals, d, heads, ffn] : {std::tuple{5, 12, 3, 24}, std::tuple{15, 24, 3, 20}, std::tuple{1, 8, 1, 8}, std::tuple{16, 16, 2, 40}}) {
     SCOPED_TRACE(::testing::Message() << ordinals << " " << d << " " << heads << " " << ffn);
     RetNetConfig c;
     c.ordinals = ordinals;
@@ -126,11 +126,14 @@ TEST(RetNetKernelShapes, OtherShapesAgreeToo) {
     torch::manual_seed(1);
     RetNetModule m(c);
     ASSERT_TRUE(m.ImportFrom(w).ok());
-    RetNetKernel kernel(w);
     auto tokens = RandomTokens(400, c.vocab(), 9);
-    RetNetState st;
-    kernel.Reset(&st);
-    ExpectSteps(kernel, &st, tokens, 0, tokens.size(), ParallelLogits(m, tokens, 0, tokens.size(), 0), 0);
+    auto expected = ParallelLogits(m, tokens, 0, tokens.size(), 0);
+    for (bool avx2 : {true, false}) {  // both variants of a compiled shape
+      RetNetKernel kernel(w, avx2);
+      RetNetState st;
+      kernel.Reset(&st);
+      ExpectSteps(kernel, &st, tokens, 0, tokens.size(), expected, 0);
+    }
   }
 }
 
