@@ -168,12 +168,21 @@ void FaultHandler::OnMissing(uint64_t page, bool write, uint32_t thread_id, std:
       if (late_prefetch) {
         core_->counters().prefetch_late.fetch_add(1, std::memory_order_relaxed);
         core_->NotePrefetchHit(page);
-      } else {
-        CountDemandFault(page, write, thread_id);
+      } else if (s == PageState::kFetching) {
+        NoteJoinedFetch(page, write, thread_id);
       }
+      // Any other owner (evicting, freeing, unprotecting) leaves the page
+      // where the retry finds it; that fault counts if it must fetch (D60).
       return;
     }
   }
+}
+
+void FaultHandler::NoteJoinedFetch(uint64_t page, bool write, uint32_t thread_id) {
+  // The access waits on a read another fault started, which counted it: one
+  // page read, one demand fault, as the simulator counts it. The trace still
+  // records the access, for a smaller cache may not have held the page.
+  if (FaultObserver* observer = core_->options().observer.get()) observer->OnFault(page, thread_id, write);
 }
 
 void FaultHandler::CountDemandFault(uint64_t page, bool write, uint32_t thread_id) {

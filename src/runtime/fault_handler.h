@@ -48,6 +48,8 @@ class FaultHandler {
   void OnMissing(uint64_t page, bool write, uint32_t thread_id, std::vector<Pending>* pending);
   void OnWriteProtect(uint64_t page, uint32_t thread_id);
   void CountDemandFault(uint64_t page, bool write, uint32_t thread_id);
+  // A fault that found its page already being fetched on demand.
+  void NoteJoinedFetch(uint64_t page, bool write, uint32_t thread_id);
   void Predict(const std::vector<Pending>& faults, uint64_t now_ns);
 
   RegionCore* core_;

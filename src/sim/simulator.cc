@@ -30,6 +30,9 @@ struct SimPage {
   double arrival_ns = 0;    // kInFlight: when it lands
 };
 
+// RegionOptions::evict_batch_pages: the evictor demotes and evicts this many
+// queue entries at a time.
+constexpr size_t kEvictBatch = 32;
 constexpr uint64_t kNever = UINT64_MAX;     // a page never used again
 constexpr uint64_t kAnyTime = UINT64_MAX - 1;  // evict whatever is needed furthest ahead
 
@@ -74,7 +77,7 @@ class Replay {
     uint64_t share = static_cast<uint64_t>(c_.local_fraction * static_cast<double>(peak_populated_));
     return std::max<uint64_t>(kMinLocalBytes / kPageSize, share);
   }
-  static uint64_t Margin(uint64_t budget) { return std::max<uint64_t>(32, budget / 32); }
+  static uint64_t Margin(uint64_t budget) { return std::max<uint64_t>(kEvictBatch, budget / 32); }
 
   void Access(const StreamRecord& r, std::vector<uint64_t>& candidates) {
     SimPage& pg = pages_[r.page];
@@ -105,10 +108,9 @@ class Replay {
         t += fault_ns_;
         // A first touch faults with all memory local too (a minor fault).
         local_clock_[r.thread] += fault_ns_;
-        ++populated_;
-        peak_populated_ = std::max(peak_populated_, populated_);
-        Install(r.page, write, /*backed=*/false);
+        BeginFetch(/*was_empty=*/true);
         MakeRoom();
+        Install(r.page, write, /*backed=*/false);
         return;
       case SimState::kRemote: {
         ++result_.demand_faults;
@@ -117,9 +119,13 @@ class Replay {
         double issue = t + fault_ns_;
         t = Transfer(issue);
         ++result_.pages_read;
-        Install(r.page, write, /*backed=*/true);
-        if (!oracle_) Prefetch(r, issue, candidates);
+        BeginFetch(/*was_empty=*/false);
         MakeRoom();
+        Install(r.page, write, /*backed=*/true);
+        if (!oracle_) {
+          Prefetch(r, issue, candidates);
+          MakeRoom();  // as the prefetch worker, once its pages are charged
+        }
         return;
       }
     }
@@ -134,8 +140,18 @@ class Replay {
     return link_free_ns_ + read_ns_;
   }
 
-  // As RegionCore::Install: a demand refault within a budget's worth of
-  // evictions joins the active list; everything else starts inactive.
+  // As RegionCore::BeginFetch: a fault charges its page before the handler
+  // makes room, so the room it makes counts the page.
+  void BeginFetch(bool was_empty) {
+    ++charged_;
+    if (!was_empty) return;
+    ++populated_;
+    peak_populated_ = std::max(peak_populated_, populated_);
+  }
+
+  // As RegionCore::Install, which runs once the handler has made room: a
+  // demand refault within a budget's worth of evictions (counting those its
+  // own fault caused) joins the active list; everything else starts inactive.
   void Install(uint32_t p, bool dirty, bool backed) {
     SimPage& pg = pages_[p];
     pg.state = SimState::kLocal;
@@ -144,7 +160,6 @@ class Replay {
     pg.prefetched = false;
     pg.active = backed && static_cast<uint32_t>(evictions_ - pg.evicted_at) < Budget();
     ++pg.generation;
-    ++charged_;
     if (pg.active) {
       ++active_count_;
       active_.push_back({p, pg.generation});
@@ -195,13 +210,19 @@ class Replay {
     MakeRoom();
   }
 
+  // As Evictor::MakeRoom and EvictToMargin, the background evictor taken to
+  // finish before the faulting page is installed (it does, in the runtime:
+  // one wake-up evicts its whole margin in a few milliseconds). Only once the
+  // data outgrows the budget; a charge over the budget can only happen then.
   void MakeRoom() {
     uint64_t budget = Budget(), margin = Margin(budget);
-    // As the runtime's evictor: ahead of need only once the data outgrows the budget.
-    if (charged_ + margin / 2 <= budget || populated_ <= budget) return;
-    while (charged_ + margin > budget && (oracle_ ? EvictFurthest(kAnyTime) : EvictOldest())) {
+    if (charged_ + margin / 2 <= budget || !OutgrowsBudget()) return;
+    while (charged_ + margin > Budget() && OutgrowsBudget()) {
+      if ((oracle_ ? EvictFurthest(kAnyTime) : EvictBatch()) == 0) break;
     }
   }
+
+  bool OutgrowsBudget() const { return populated_ > Budget(); }
 
   void Evict(uint32_t p) {
     SimPage& pg = pages_[p];
@@ -218,35 +239,53 @@ class Replay {
     --charged_;
   }
 
-  // As Evictor::Demote: the oldest active pages move to the inactive list
-  // while the active list is over half the budget, or to refill it.
+  // Moves up to one batch of the oldest entries of `queue` into `out`.
+  static void PopBatch(std::deque<std::pair<uint32_t, uint32_t>>* queue, std::vector<std::pair<uint32_t, uint32_t>>* out) {
+    out->clear();
+    while (out->size() < kEvictBatch && !queue->empty()) {
+      out->push_back(queue->front());
+      queue->pop_front();
+    }
+  }
+
+  bool OnActiveList(uint32_t p, uint32_t gen) const { return IsResident(p) && pages_[p].generation == gen && pages_[p].active; }
+
+  // As Evictor::Demote: the oldest active pages move to the inactive list, a
+  // whole batch at a time, while the active list is over half the budget, or
+  // to refill it.
   size_t Demote(size_t at_least) {
     size_t moved = 0;
-    while ((active_count_ > Budget() / 2 || moved < at_least) && !active_.empty()) {
-      auto [p, gen] = active_.front();
-      active_.pop_front();
-      SimPage& pg = pages_[p];
-      if (!IsResident(p) || pg.generation != gen || !pg.active) continue;
-      pg.active = false;
-      --active_count_;
-      inactive_.push_back({p, gen});
-      ++moved;
+    std::vector<std::pair<uint32_t, uint32_t>> batch;
+    while (active_count_ > Budget() / 2 || moved < at_least) {
+      PopBatch(&active_, &batch);
+      if (batch.empty()) break;
+      for (auto [p, gen] : batch) {
+        if (!OnActiveList(p, gen)) continue;  // stale
+        pages_[p].active = false;
+        --active_count_;
+        inactive_.push_back({p, gen});
+        ++moved;
+      }
     }
     return moved;
   }
 
-  // As Evictor::EvictBatch: from the front of the inactive list.
-  bool EvictOldest() {
+  // As Evictor::EvictBatch: evicts every live entry of the oldest batch on
+  // the inactive list (skipping batches of stale entries). Returns how many.
+  size_t EvictBatch() {
     Demote(0);
-    while (true) {
-      if (inactive_.empty() && Demote(32) == 0) return false;
-      auto [p, gen] = inactive_.front();
-      inactive_.pop_front();
-      if (IsResident(p) && pages_[p].generation == gen && !pages_[p].active) {
-        Evict(p);
-        return true;
+    std::vector<std::pair<uint32_t, uint32_t>> batch;
+    std::vector<uint32_t> victims;
+    while (victims.empty()) {
+      PopBatch(&inactive_, &batch);
+      if (batch.empty() && Demote(kEvictBatch) > 0) continue;
+      if (batch.empty()) return 0;
+      for (auto [p, gen] : batch) {
+        if (IsResident(p) && pages_[p].generation == gen && !pages_[p].active) victims.push_back(p);
       }
     }
+    for (uint32_t p : victims) Evict(p);
+    return victims.size();
   }
 
   void Discard(const std::vector<uint32_t>& freed) {

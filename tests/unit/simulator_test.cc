@@ -64,6 +64,21 @@ TEST(Simulator, FifoThrashesOnASweepLargerThanTheBudget) {
   EXPECT_LT(r.normalized_perf, 1.0);
 }
 
+TEST(Simulator, EvictsWholeBatchesAsTheRuntimesEvictorDoes) {
+  // One write sweep: nothing is reused and no queue entry goes stale, so
+  // every page evicted is written back once, and Evictor::EvictBatch takes
+  // the oldest 32 entries at a time (D61). Evicting one page at a time would
+  // stop at the margin's exact edge instead.
+  std::vector<TraceRecord> sweep;
+  for (uint64_t p = 0; p < 1000; ++p) sweep.push_back(Access(1000 + p, 2000, /*write=*/true));
+  SimResult r = SimRun(StreamOf(sweep), "none", 0.5);
+  ASSERT_EQ(r.final_budget_pages, 500u);
+  EXPECT_EQ(r.pages_written % 32, 0u) << r.pages_written;
+  const uint64_t resident = 1000 - r.pages_written;
+  EXPECT_LE(resident + 32, 500u) << "the last wake-up evicts down to a margin (32 pages) below the budget";
+  EXPECT_GT(resident + 32 + 32, 500u) << "but by less than one batch more";
+}
+
 TEST(Simulator, EverythingFitsAtFullLocalMemory) {
   auto stream = StreamOf(Sweeps(2048, 3));
   SimResult r = SimRun(stream, "none", 1.0);
