@@ -427,6 +427,10 @@ Status Simulate(const AccessStream& stream, const SimConfig& config, SimResult* 
   *result = replay.Run();
   result->replay_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (prefetcher) result->policy_stats = prefetcher->stats();
+  // The Future Maps' size against the memory they describe, as runs report it.
+  if (result->policy_stats.contains("future_map_bytes") && result->peak_footprint_pages > 0)
+    result->policy_stats["future_map_fraction"] =
+        result->policy_stats["future_map_bytes"].get<double>() / static_cast<double>(result->peak_footprint_pages * kPageSize);
   return Status::Ok();
 }
 

@@ -101,6 +101,7 @@ TEST(FarsightTrain, ALearnedModelFollowsAChaseItNeverSaw) {
   // Lap 1 zero-fills and lap 2 teaches the maps; laps 3 to 6 are predicted.
   EXPECT_LT(farsight.demand_faults, 2 * pages + pages / 10) << farsight.policy_stats.dump();
   EXPECT_GT(farsight.accuracy, 0.8);
+  EXPECT_LT(farsight.policy_stats["future_map_fraction"].get<double>(), 0.02) << "the maps cost under 2 % of the memory they map";
   EXPECT_GT(farsight.normalized_perf, leap.normalized_perf);
 }
 
