@@ -3,11 +3,11 @@
 // (policy, local memory) pair and prints the comparison table.
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "list_flags.h"
 #include "model_flags.h"
 #include "sim/simulator.h"
 
@@ -22,15 +22,6 @@ struct SimArgs {
   int lookahead = 4;
   bool no_hybrid = false;
 };
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 int Fail(const std::string& message) {
   fmt::print(stderr, "prescient sim: {}\n", message);
@@ -50,13 +41,8 @@ int Simulate(const SimArgs& a) {
     if (!st.ok()) return Fail(st.message());
   }
   std::vector<double> locals;
-  for (const std::string& item : SplitList(a.local)) {
-    std::string number = item.back() == '%' ? item.substr(0, item.size() - 1) : item;
-    char* end = nullptr;
-    double pct = std::strtod(number.c_str(), &end);
-    if (number.empty() || *end != '\0' || !(pct > 0 && pct <= 100)) return Fail(fmt::format("--local {}: '{}' is not a percentage in (0, 100]", a.local, item));
-    locals.push_back(pct);
-  }
+  Status parsed = ParseLocalPercents(a.local, &locals);
+  if (!parsed.ok()) return Fail(parsed.message());
   std::vector<std::string> policies = SplitList(a.prefetch);
   if (locals.empty() || policies.empty()) return Fail("--local and --prefetch each need at least one value");
 
@@ -71,10 +57,8 @@ int Simulate(const SimArgs& a) {
     fmt::print(stderr, "prescient sim: compute between faults scaled by {:.3f} to the program's user CPU time ({:.2f} s stamped, {:.2f} s user)\n",
                stream.compute_scale, stream.stamped_compute_ns / 1e9, stream.program_user_cpu_ns / 1e9);
   for (double pct : locals) {
-    if (pct / 100.0 < stream.capture_local_fraction - 1e-9)
-      return Fail(fmt::format("--local {}: {} was captured with a {:g}% cache and holds only the accesses that missed it, so it "
-                              "cannot model {:g}%; capture again with a smaller --local",
-                              a.local, a.trace, stream.capture_local_fraction * 100, pct));
+    Status models = CheckTraceModels(a.local, a.trace, stream, pct);
+    if (!models.ok()) return Fail(models.message());
     if (pct / 100.0 < 3 * stream.capture_local_fraction)
       fmt::print(stderr, "prescient sim: warning: {:g}% is under 3x the {:g}% capture cache of {}; its fault counts may run low (D26)\n", pct,
                  stream.capture_local_fraction * 100, a.trace);

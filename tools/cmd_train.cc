@@ -7,12 +7,12 @@
 // as a run would, and the model learns to predict the next ordinal. Nothing
 // about any run's addresses reaches the weights.
 #include <cstdio>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "list_flags.h"
 #include "prefetch/vocabulary.h"
 #include "prescient/retnet_train.h"
 #include "sim/access_stream.h"
@@ -34,24 +34,12 @@ int Fail(const std::string& message) {
   return 2;
 }
 
-std::vector<std::string> Split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 int Train(const TrainArgs& a) {
   std::vector<double> locals;
-  for (const std::string& item : Split(a.local)) {
-    char* end = nullptr;
-    double pct = std::strtod(item.c_str(), &end);
-    if (*end != '\0' && std::string(end) != "%") return Fail(fmt::format("--local {}: '{}' is not a percentage", a.local, item));
-    if (!(pct > 0 && pct <= 100)) return Fail(fmt::format("--local {}: {} is not in (0, 100]", a.local, item));
-    locals.push_back(pct);
-  }
-  std::vector<std::string> traces = Split(a.traces);
+  Status parsed = ParseLocalPercents(a.local, &locals);
+  if (!parsed.ok()) return Fail(parsed.message());
+  if (locals.empty()) return Fail("--local names no size");
+  std::vector<std::string> traces = SplitList(a.traces);
   if (traces.empty()) return Fail("--traces names no trace");
   if (a.ordinals < 0 || a.ordinals > 32) return Fail(fmt::format("--ordinals {} must be 0 to 32", a.ordinals));
   if (a.deltas < 0 || a.deltas > 16) return Fail(fmt::format("--deltas {} must be 0 to 16", a.deltas));
@@ -70,8 +58,8 @@ int Train(const TrainArgs& a) {
     Status st = LoadAccessStream(path, &stream);
     if (!st.ok()) return Fail(st.message());
     for (double pct : locals) {
-      if (pct / 100.0 < stream.capture_local_fraction - 1e-9)
-        return Fail(fmt::format("{} was captured with a {:g}% cache and cannot model {:g}%", path, stream.capture_local_fraction * 100, pct));
+      st = CheckTraceModels(a.local, path, stream, pct);
+      if (!st.ok()) return Fail(st.message());
       std::vector<uint64_t> faults;
       SimConfig config;
       config.policy = "none";

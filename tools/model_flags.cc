@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "prescient/retnet.h"
+#include "prefetch/vocabulary.h"
 
 namespace prescient::cli {
 
@@ -21,7 +21,8 @@ Status CheckModelFlags(const std::string& policies, const std::string& model, in
   if (model.empty()) return Status::InvalidArgument("--prefetch farsight needs --model FILE; train one with `prescient train`");
   if (lookahead < 1 || lookahead > 16) return Status::InvalidArgument(fmt::format("--lookahead {} must be 1 to 16", lookahead));
   RetNetWeights weights;
-  Status st = RetNetWeights::Load(model, &weights);
+  Vocabulary vocabulary;
+  Status st = LoadFarsightModel(model, &weights, &vocabulary);
   if (!st.ok()) return Status::InvalidArgument(fmt::format("--model: {}", st.message()));
   return Status::Ok();
 }

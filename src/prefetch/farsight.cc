@@ -52,10 +52,7 @@ class FarsightPrefetcher final : public Prefetcher {
     fallback_.clear();
     if (options_.hybrid) leap_->on_fault(fault, &fallback_);
 
-    const size_t first = out->size();
-    AppendPredictions(page, out);
-    stats_.predicted_pages += out->size() - first;
-    if (out->size() == first && options_.hybrid) {
+    if (AppendPredictions(page, out) == 0 && options_.hybrid) {
       ++stats_.fallbacks;
       out->insert(out->end(), fallback_.begin(), fallback_.end());
     }
@@ -69,9 +66,7 @@ class FarsightPrefetcher final : public Prefetcher {
     Consume(page);
     if (options_.hybrid) leap_->on_prefetch_hit(page, &fallback_);
     fallback_.clear();
-    const size_t first = out->size();
     AppendPredictions(page, out);
-    stats_.predicted_pages += out->size() - first;
   }
 
   nlohmann::json stats() const override {
@@ -115,7 +110,8 @@ class FarsightPrefetcher final : public Prefetcher {
 
   // Walks `lookahead` steps down the most likely path from `page`, scoring
   // every known successor along it by the probability of reaching it.
-  void AppendPredictions(uint64_t page, std::vector<uint64_t>* out) {
+  // Returns how many pages it appended.
+  size_t AppendPredictions(uint64_t page, std::vector<uint64_t>* out) {
     candidates_.clear();
     RetNetState state = state_;
     std::array<float, kRetNetMaxVocab> rolled{};
@@ -136,10 +132,9 @@ class FarsightPrefetcher final : public Prefetcher {
       if (best < 0) break;
       reach *= p[best];
       if (reach < options_.min_confidence || depth + 1 == options_.lookahead) break;
-      std::optional<uint64_t> next = best_page;
       kernel_.Step(&state, best, rolled.data());
       p = rolled.data();
-      at = *next;
+      at = *best_page;
     }
     std::stable_sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
     const size_t first = out->size();
@@ -149,6 +144,8 @@ class FarsightPrefetcher final : public Prefetcher {
       if (std::find(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), c.page) != out->end()) continue;
       out->push_back(c.page);
     }
+    stats_.predicted_pages += out->size() - first;
+    return out->size() - first;
   }
 
   const PrefetchOptions options_;
@@ -174,27 +171,15 @@ std::unique_ptr<Prefetcher> MakeFarsightPrefetcher(const PrefetchOptions& option
     *status = Status::InvalidArgument("the farsight policy needs a model: pass --model FILE (train one with `prescient train`)");
     return nullptr;
   }
-  auto weights = std::make_shared<RetNetWeights>();
-  Status st = RetNetWeights::Load(options.model_path, weights.get());
-  if (!st.ok()) {
-    *status = st;
-    return nullptr;
-  }
   if (options.lookahead < 1 || options.lookahead > 16) {
     *status = Status::InvalidArgument(fmt::format("farsight lookahead {} must be 1 to 16", options.lookahead));
     return nullptr;
   }
-  Vocabulary vocabulary{.map_ordinals = weights->config().ordinals, .deltas = {}};
-  if (weights->provenance().contains("vocabulary")) {
-    st = Vocabulary::FromJson(weights->provenance()["vocabulary"], &vocabulary);
-    if (!st.ok()) {
-      *status = Status::Corruption(fmt::format("model {}: {}", options.model_path, st.message()));
-      return nullptr;
-    }
-  }
-  if (vocabulary.size() != weights->config().vocab()) {
-    *status = Status::Corruption(fmt::format("model {} predicts {} tokens but its vocabulary {} has {}", options.model_path,
-                                             weights->config().vocab(), vocabulary.ToJson().dump(), vocabulary.size()));
+  auto weights = std::make_shared<RetNetWeights>();
+  Vocabulary vocabulary;
+  Status st = LoadFarsightModel(options.model_path, weights.get(), &vocabulary);
+  if (!st.ok()) {
+    *status = st;
     return nullptr;
   }
   return std::make_unique<FarsightPrefetcher>(options, std::move(weights), vocabulary);

@@ -72,6 +72,20 @@ std::optional<uint64_t> Tokenizer::Resolve(uint64_t page, int token) {
   return page + static_cast<uint64_t>(delta);
 }
 
+Status LoadFarsightModel(const std::string& path, RetNetWeights* weights, Vocabulary* vocabulary) {
+  PRESCIENT_RETURN_IF_ERROR(RetNetWeights::Load(path, weights));
+  Vocabulary v{.map_ordinals = weights->config().ordinals, .deltas = {}};
+  if (weights->provenance().contains("vocabulary")) {
+    Status st = Vocabulary::FromJson(weights->provenance()["vocabulary"], &v);
+    if (!st.ok()) return Status::Corruption(fmt::format("model {}: {}", path, st.message()));
+  }
+  if (v.size() != weights->config().vocab())
+    return Status::Corruption(fmt::format("model {} predicts {} tokens but its vocabulary {} has {}", path, weights->config().vocab(),
+                                          v.ToJson().dump(), v.size()));
+  *vocabulary = std::move(v);
+  return Status::Ok();
+}
+
 std::vector<uint8_t> TokensOf(const std::vector<uint64_t>& pages, const Vocabulary& vocabulary) {
   Tokenizer tokenizer(vocabulary, /*map_bytes_bound=*/0);
   std::vector<uint8_t> tokens;

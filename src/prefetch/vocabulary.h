@@ -20,11 +20,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "prefetch/future_maps.h"
+#include "prescient/retnet.h"
 #include "prescient/status.h"
 
 namespace prescient {
@@ -61,6 +63,11 @@ class Tokenizer {
   Vocabulary vocabulary_;
   FutureMaps maps_;
 };
+
+// Reads a farsight model: its weights and the vocabulary saved with them
+// (pure map ordinals if none was), refusing a file whose vocabulary and
+// model disagree in size. Every error names the file.
+Status LoadFarsightModel(const std::string& path, RetNetWeights* weights, Vocabulary* vocabulary);
 
 // The token stream a run would produce from `pages`, a sequence of faults,
 // with fresh maps: the model's training input. The first token is other().
