@@ -71,6 +71,13 @@ class EmbeddingStore {
   // indices.size() x dim floats.
   virtual Status GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) = 0;
   virtual Status ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) = 0;
+
+  // For checkpoint-based recovery (the stop-the-world and differential
+  // baselines): after the rows are restored with ScatterRows, declares that
+  // the store holds the state before batch `batch`. Drops any prepared batch.
+  virtual Status ResetNextBatch(uint64_t batch) = 0;
+  // What the store is, for reports: "dram", "pmem pool /x (msync)", ...
+  virtual std::string describe() const = 0;
 };
 
 }  // namespace prescient

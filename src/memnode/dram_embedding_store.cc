@@ -77,4 +77,10 @@ Status DramEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t>
   return Status::Ok();
 }
 
+Status DramEmbeddingStore::ResetNextBatch(uint64_t batch) {
+  next_batch_ = batch;
+  prepared_ = false;
+  return Status::Ok();
+}
+
 }  // namespace prescient

@@ -25,6 +25,8 @@ class DramEmbeddingStore final : public EmbeddingStore {
   Status Commit(uint64_t batch) override;
   Status GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) override;
   Status ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) override;
+  Status ResetNextBatch(uint64_t batch) override;
+  std::string describe() const override { return "dram"; }
 
   const float* row(uint32_t table, uint64_t r) const { return values_[table].data() + r * tables_[table].dim; }
   float adagrad_state(uint32_t table, uint64_t r) const { return states_[table][r]; }
