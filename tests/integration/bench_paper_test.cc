@@ -1,0 +1,94 @@
+// The smoke version of `prescient bench paper`: a miniature workload (tests/programs/paper_mini.cc), one size, one
+// repetition, both modes. Every cell of the matrix must be present and
+// finite, and every output written.
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "testutil/program_run.h"
+#include "testutil/testutil.h"
+
+namespace prescient::testing {
+namespace {
+
+std::vector<std::string> SplitCsv(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream s(line);
+  for (std::string c; std::getline(s, c, ',');) cells.push_back(c);
+  return cells;
+}
+
+TEST(BenchPaper, SmokeRunWritesEveryCellAndOutput) {
+  TempDir dir;
+  const std::string out = dir.file("paper");
+  Outcome o = RunToEnd({BuildPath("prescient"), "bench", "paper", "--quick", "--mode", "both", "--workloads", "paper_mini", "--workload-dir", BuildPath("tests"), "--local", "50", "--train", "--max-steps", "60",
+                        "--out", out},
+                       std::chrono::seconds(900));
+  ASSERT_EQ(o.status, 0) << o.err;
+
+  const std::vector<std::string> rows = Lines(ReadFile(out + "/results.csv"));
+  ASSERT_FALSE(rows.empty());
+  const std::vector<std::string> header = SplitCsv(rows[0]);
+  std::map<std::string, size_t> column;
+  for (size_t i = 0; i < header.size(); ++i) column[header[i]] = i;
+  for (const char* c : {"mode", "workload", "policy", "local_pct", "normalized_perf", "accuracy", "coverage"})
+    ASSERT_TRUE(column.count(c)) << "results.csv lacks column " << c << ": " << rows[0];
+
+  std::set<std::string> cells;
+  std::map<std::string, double> perf;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const std::vector<std::string> v = SplitCsv(rows[r]);
+    ASSERT_EQ(v.size(), header.size()) << rows[r];
+    const std::string key = v[column["mode"]] + "/" + v[column["policy"]];
+    EXPECT_TRUE(cells.insert(key).second) << "cell twice: " << key;
+    EXPECT_EQ(v[column["workload"]], "paper_mini");
+    EXPECT_EQ(std::stod(v[column["local_pct"]]), 50.0);
+    for (const char* metric : {"normalized_perf", "accuracy", "coverage"}) {
+      const double x = std::stod(v[column[metric]]);
+      EXPECT_TRUE(std::isfinite(x)) << key << " " << metric << " = " << v[column[metric]];
+    }
+    const double p = std::stod(v[column["normalized_perf"]]);
+    EXPECT_GT(p, 0.0) << key;
+    perf[key] = p;
+    const double accuracy = std::stod(v[column["accuracy"]]);
+    EXPECT_GE(accuracy, 0.0) << key;
+    EXPECT_LE(accuracy, 1.0) << key;
+  }
+  for (const char* mode : {"sim", "runtime"})
+    for (const char* policy : {"none", "readahead", "vma-readahead", "leap", "farsight"})
+      EXPECT_TRUE(cells.count(std::string(mode) + "/" + policy)) << "missing cell " << mode << "/" << policy;
+  EXPECT_TRUE(cells.count("sim/oracle"));
+  EXPECT_FALSE(cells.count("runtime/oracle")) << "oracle exists only in the simulator";
+  // The ceiling bounds demand paging.
+  EXPECT_GE(perf["sim/oracle"], perf["sim/none"]);
+
+  const nlohmann::json j = nlohmann::json::parse(ReadFile(out + "/results.json"));
+  EXPECT_FALSE(j["provenance"]["commit"].get<std::string>().empty());
+  EXPECT_TRUE(j["provenance"]["cost_model"].contains("far_read_us"));
+  EXPECT_EQ(j["provenance"]["workloads"][0]["native_checksum"].get<std::string>().size(), 16u);
+  EXPECT_TRUE(j["errors"].empty()) << j["errors"].dump();
+  const std::string md = ReadFile(out + "/results.md");
+  EXPECT_NE(md.find("FarSight (published)"), std::string::npos);
+  for (const char* png : {"perf-sim.png", "perf-runtime.png", "accuracy-coverage-sim.png", "accuracy-coverage-runtime.png"})
+    EXPECT_GT(std::filesystem::file_size(out + "/plots/" + png), 1000u) << png;
+}
+
+TEST(BenchPaper, RefusesAnUnknownModeAndOracleInTheRuntime) {
+  Outcome bad_mode = RunToEnd({BuildPath("prescient"), "bench", "paper", "--mode", "fast"}, std::chrono::seconds(60));
+  EXPECT_EQ(bad_mode.status, 2);
+  EXPECT_NE(bad_mode.err.find("--mode fast"), std::string::npos) << bad_mode.err;
+  Outcome oracle = RunToEnd({BuildPath("prescient"), "bench", "paper", "--policies", "none,oracle"}, std::chrono::seconds(60));
+  EXPECT_EQ(oracle.status, 2);
+  EXPECT_NE(oracle.err.find("oracle"), std::string::npos) << oracle.err;
+  Outcome workload = RunToEnd({BuildPath("prescient"), "bench", "paper", "--workloads", "nosuch", "--mode", "sim"}, std::chrono::seconds(60));
+  EXPECT_NE(workload.status, 0);
+  EXPECT_NE(workload.err.find("nosuch"), std::string::npos) << workload.err;
+}
+
+}  // namespace
+}  // namespace prescient::testing
