@@ -133,9 +133,9 @@ class PaperRunner {
   double TotalWeight() const {
     const double n = static_cast<double>(o_.workloads.size());
     double t = 0;
-    t += n * w_.capture * ((Training() ? 2 : 0) + (o_.sim() ? 1 : 0)) / std::max(1, o_.parallel_captures);
-    if (Training()) t += n * w_.train;
-    if (o_.sim()) t += n * w_.sim_per_trace;
+    if (!o_.reuse_traces) t += n * w_.capture * ((Training() ? 2 : 0) + (o_.sim() ? 1 : 0)) / std::max(1, o_.parallel_captures);
+    if (Training()) t += n * w_.train * (o_.ablations && o_.sim() ? 2 : 1);
+    if (o_.sim()) t += n * w_.sim_per_trace * (o_.ablations ? 2 : 1);
     if (o_.runtime()) t += n * o_.reps * (w_.native + w_.run * static_cast<double>(o_.runtime_locals.size() * o_.policies.size()));
     return t;
   }
@@ -185,6 +185,10 @@ class PaperRunner {
 
   Status Capture(const PaperWorkload& w, const std::string& input) {
     const std::string path = TracePath(w, input);
+    if (o_.reuse_traces && fs::exists(path) && fs::file_size(path) > 0) {
+      spdlog::info("reusing {}", path);
+      return Status::Ok();
+    }
     std::vector<std::string> argv{self_, "trace", "--quiet", "--local", o_.capture, "--out", path, "--", w.binary};
     argv.insert(argv.end(), w.args.begin(), w.args.end());
     argv.insert(argv.end(), {"--input", input});
@@ -206,20 +210,69 @@ class PaperRunner {
     if (o_.max_steps > 0) argv.insert(argv.end(), {"--max-steps", std::to_string(o_.max_steps)});
     // One torch thread: the same traces and seed then give the same weights, bit for bit.
     ChildResult r;
-    return Child(fmt::format("train {} on {}", w->name, Join(w->train_inputs, " + ")), w_.train, argv, &r);
+    PRESCIENT_RETURN_IF_ERROR(Child(fmt::format("train {} on {}", w->name, Join(w->train_inputs, " + ")), w_.train, argv, &r));
+    if (!o_.ablations || !o_.sim()) return Status::Ok();
+    // The no-Future-Maps ablation: a pure delta vocabulary (Hashemi et al. 2018).
+    *(std::find(argv.begin(), argv.end(), "--out") + 1) = NoMapsModel(*w);
+    argv.insert(argv.end(), {"--ordinals", "0", "--deltas", "16"});
+    return Child(fmt::format("train {} without Future Maps", w->name), w_.train, argv, &r);
   }
 
   bool UsesModel() const { return std::find(o_.policies.begin(), o_.policies.end(), "farsight") != o_.policies.end(); }
 
+  // The ablations of issue 4, each one piece of farsight taken away (sim only).
+  struct Ablation {
+    const char* name;
+    std::vector<std::string> flags;
+    bool no_maps_model = false;
+  };
+  std::vector<Ablation> Ablations() const {
+    return {{"farsight-no-lookahead", {"--lookahead", "1"}},
+            {"farsight-no-maps", {}, true},
+            {"farsight-sync-inference", {"--cost-model", SyncCostModel()}},
+            {"farsight-no-hybrid", {"--no-hybrid"}}};
+  }
+  std::string SyncCostModel() const { return (fs::path(o_.out) / "sim" / "sync-inference.json").string(); }
+  std::string NoMapsModel(const PaperWorkload& w) const {
+    return (fs::path(Training() ? fs::path(o_.out) / "models" : fs::path(o_.models)) / (w.name + "-no-maps.model")).string();
+  }
+
   Status Simulate(const PaperWorkload& w) {
     std::vector<std::string> policies = o_.policies;
     policies.push_back("oracle");
-    const std::string json_path = (fs::path(o_.out) / "sim" / (w.name + ".json")).string();
+    PRESCIENT_RETURN_IF_ERROR(SimulateOnce(w, w.name, policies, {}, ""));
+    if (!o_.ablations || !UsesModel()) return Status::Ok();
+    {
+      std::ofstream cost(SyncCostModel(), std::ios::trunc);
+      cost << "{\"sync_inference\": true}\n";
+      if (!cost) return Status::IoError(fmt::format("cannot write {}", SyncCostModel()));
+    }
+    for (const Ablation& a : Ablations()) {
+      std::vector<std::string> flags = a.flags;
+      if (a.no_maps_model) {
+        if (!fs::exists(NoMapsModel(w))) {
+          spdlog::warn("{}: no {}; skipping the no-Future-Maps ablation", w.name, NoMapsModel(w));
+          continue;
+        }
+        flags = {"--model", NoMapsModel(w)};
+      }
+      PRESCIENT_RETURN_IF_ERROR(SimulateOnce(w, fmt::format("{}-{}", w.name, a.name), {"farsight"}, flags, a.name));
+    }
+    return Status::Ok();
+  }
+
+  // One `prescient sim` of the held-out trace; `rename` relabels its
+  // farsight rows (an ablation).
+  Status SimulateOnce(const PaperWorkload& w, const std::string& label, const std::vector<std::string>& policies, const std::vector<std::string>& flags,
+                      const std::string& rename) {
+    const std::string json_path = (fs::path(o_.out) / "sim" / (label + ".json")).string();
     std::vector<std::string> argv{self_, "sim", "--trace", TracePath(w, w.heldout_input), "--local", LocalsList(o_.locals), "--prefetch", Join(policies),
                                   "--json", json_path};
-    if (UsesModel()) argv.insert(argv.end(), {"--model", w.model_path});
+    if (UsesModel() && std::find(flags.begin(), flags.end(), "--model") == flags.end()) argv.insert(argv.end(), {"--model", w.model_path});
+    argv.insert(argv.end(), flags.begin(), flags.end());
     ChildResult r;
-    PRESCIENT_RETURN_IF_ERROR(Child(fmt::format("sim {} --input {}", w.name, w.heldout_input), w_.sim_per_trace, argv, &r));
+    PRESCIENT_RETURN_IF_ERROR(Child(fmt::format("sim {} --input {}{}", w.name, w.heldout_input, rename.empty() ? "" : " (" + rename + ")"),
+                                    w_.sim_per_trace / (rename.empty() ? 1 : 4), argv, &r));
     nlohmann::json rows;
     try {
       rows = nlohmann::json::parse(std::ifstream(json_path));
@@ -229,6 +282,10 @@ class PaperRunner {
         c.workload = w.name;
         c.input = w.heldout_input;
         c.policy = j.at("policy").get<std::string>();
+        if (!rename.empty()) {
+          if (c.policy != "farsight") continue;
+          c.policy = rename;
+        }
         c.local_pct = j.at("local_pct").get<double>();
         c.normalized_perf = c.perf_min = c.perf_max = j.at("normalized_perf").get<double>();
         c.accuracy = j.at("accuracy").get<double>();
@@ -237,7 +294,7 @@ class PaperRunner {
         c.bytes_moved = j.at("bytes_moved").get<double>();
         c.seconds = j.at("sim_s").get<double>();
         c.all_local_seconds = j.at("all_local_s").get<double>();
-        if (run_->cost_model.is_null()) run_->cost_model = j.at("cost_model");
+        if (run_->cost_model.is_null() && rename.empty()) run_->cost_model = j.at("cost_model");
         run_->cells.push_back(c);
       }
     } catch (const std::exception& e) {

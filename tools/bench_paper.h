@@ -30,6 +30,8 @@ struct PaperOptions {
   std::string models;      // a directory of W.model files to use instead of training
   std::string workload_dir;  // where the workload binaries are (default: beside prescient)
   int parallel_captures = 2; // captures run concurrently (they leave the CPU idle in faults)
+  bool ablations = true;
+  bool reuse_traces = false; // keep traces already in out/traces (same workload flags assumed)     // simulate farsight with each of its pieces taken away
   double cell_timeout_s = 3600;
   uint64_t seed = 1;       // workload input seed (held-out family and training families alike)
 

@@ -138,10 +138,13 @@ std::vector<std::string> ModesOf(const PaperRun& run) {
   return modes;
 }
 
-std::vector<std::string> PoliciesOf(const PaperRun& run, const std::string& mode) {
+// farsight with one of its pieces taken away: "farsight-no-lookahead", ...
+bool IsAblation(const std::string& policy) { return policy.rfind("farsight-", 0) == 0; }
+
+std::vector<std::string> PoliciesOf(const PaperRun& run, const std::string& mode, bool ablations = false) {
   std::vector<std::string> policies;
   for (const PaperCell& c : run.cells)
-    if (c.mode == mode && std::find(policies.begin(), policies.end(), c.policy) == policies.end()) policies.push_back(c.policy);
+    if (c.mode == mode && IsAblation(c.policy) == ablations && std::find(policies.begin(), policies.end(), c.policy) == policies.end()) policies.push_back(c.policy);
   return policies;
 }
 
@@ -189,6 +192,22 @@ std::string Markdown(const PaperRun& run) {
       }
       s += "\n";
     }
+  }
+  if (const std::vector<std::string> ablations = PoliciesOf(run, "sim", true); !ablations.empty()) {
+    s += "## Ablations (sim): farsight with one piece taken away\n\nno-lookahead: `--lookahead 1`; no-maps: a model trained with `--ordinals 0` "
+         "(a delta vocabulary, after Hashemi et al. 2018); sync-inference: the model's cost on the fault's critical path; no-hybrid: no "
+         "fallback to a classic policy when the model is unsure.\n\n| workload | local % | farsight |";
+    for (const std::string& a : ablations) s += " " + a.substr(9) + " |";
+    s += "\n|---|---:|---:|";
+    for (size_t i = 0; i < ablations.size(); ++i) s += "---:|";
+    s += "\n";
+    for (const PaperWorkload& w : run.workloads)
+      for (double p : LocalsOf(run, "sim")) {
+        s += fmt::format("| {} | {:g} | {} |", w.name, p, PerfText(Find(run, "sim", w.name, "farsight", p)));
+        for (const std::string& a : ablations) s += " " + PerfText(Find(run, "sim", w.name, a, p)) + " |";
+        s += "\n";
+      }
+    s += "\n";
   }
   s += "## The 50 % row, beside the published numbers\n\nPublished values are FarSight's and Fastswap's own results (DESIGN.md A), on their "
        "versions of the workloads and their hardware; they were **not measured here** and are given for reference only. The brief restates no "

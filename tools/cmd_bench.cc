@@ -25,7 +25,7 @@ namespace {
 
 struct PaperArgs {
   bool quick = false, small = false;
-  bool train = false;
+  bool train = false, no_ablations = false, reuse_traces = false;
   std::string mode = "both", out = "results/paper", workloads, local, runtime_local, policies, models, capture, workload_dir;
   int parallel_captures = 0;
   int reps = 0, epochs = 0;
@@ -45,7 +45,10 @@ int Paper(const PaperArgs& a) {
     o.max_steps = 300;
     o.cell_timeout_s = 300;
     o.runtime_locals = {50};  // the row the evaluation quotes; every size takes ~4x as long
+    o.ablations = false;
   }
+  if (a.no_ablations) o.ablations = false;
+  o.reuse_traces = a.reuse_traces;
   if (a.small) o.small = true;
   if (a.mode != "sim" && a.mode != "runtime" && a.mode != "both") {
     fmt::print(stderr, "prescient bench paper: --mode {} is not one of sim, runtime, both\n", a.mode);
@@ -203,6 +206,8 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   paper->add_option("--runtime-local", a->runtime_local, "Sizes measured in the runtime (default: --local's; 50 with --quick)");
   paper->add_flag("--train", a->train, "Train the models even with --quick (which otherwise uses the checked-in ones in models/)");
   paper->add_option("--workload-dir", a->workload_dir, "Where the workload binaries are (default: build/workloads beside prescient)")->check(CLI::ExistingDirectory);
+  paper->add_flag("--no-ablations", a->no_ablations, "Skip farsight's ablations (no lookahead, no Future Maps, synchronous inference, no hybrid; off with --quick)");
+  paper->add_flag("--reuse-traces", a->reuse_traces, "Keep the traces an earlier run left in --out/traces instead of capturing again");
   paper->add_option("--parallel-captures", a->parallel_captures, "Trace captures run at once (default 2)");
   paper->add_option("--policies", a->policies, "Policies, comma-separated (default none,readahead,vma-readahead,leap,farsight; oracle is always simulated)");
   paper->add_option("--reps", a->reps, "Runtime repetitions per cell (default 3; 1 with --quick)");
