@@ -16,6 +16,7 @@
 
 #include "bench_paper_output.h"
 #include "common/clock.h"
+#include "prescient/trace.h"
 #include "progress.h"
 #include "subprocess.h"
 
@@ -58,6 +59,20 @@ std::string ChecksumOf(const std::string& out) {
   const size_t at = out.rfind("checksum=");
   if (at == std::string::npos) return "";
   return out.substr(at + 9, out.find('\n', at) - at - 9);
+}
+
+// OK when `path` is a whole trace (every block and the trailer check out)
+// of exactly `command`.
+Status CompleteTraceOf(const std::string& path, const std::string& command) {
+  Status st;
+  std::unique_ptr<TraceReader> reader = TraceReader::Open(path, &st);
+  if (!reader) return st;
+  if (reader->header().value("command", "") != command)
+    return Status::InvalidArgument(fmt::format("it traces `{}`, not `{}`", reader->header().value("command", ""), command));
+  TraceRecord record;
+  while (reader->Next(&record, &st)) {
+  }
+  return st;
 }
 
 class PaperRunner {
@@ -185,13 +200,19 @@ class PaperRunner {
 
   Status Capture(const PaperWorkload& w, const std::string& input) {
     const std::string path = TracePath(w, input);
-    if (o_.reuse_traces && fs::exists(path) && fs::file_size(path) > 0) {
-      spdlog::info("reusing {}", path);
-      return Status::Ok();
+    std::vector<std::string> program{w.binary};
+    program.insert(program.end(), w.args.begin(), w.args.end());
+    program.insert(program.end(), {"--input", input});
+    if (o_.reuse_traces && fs::exists(path)) {
+      Status usable = CompleteTraceOf(path, Join(program, " "));
+      if (usable.ok()) {
+        spdlog::info("reusing {}", path);
+        return Status::Ok();
+      }
+      spdlog::warn("not reusing {}: {}", path, usable.message());
     }
-    std::vector<std::string> argv{self_, "trace", "--quiet", "--local", o_.capture, "--out", path, "--", w.binary};
-    argv.insert(argv.end(), w.args.begin(), w.args.end());
-    argv.insert(argv.end(), {"--input", input});
+    std::vector<std::string> argv{self_, "trace", "--quiet", "--local", o_.capture, "--out", path, "--"};
+    argv.insert(argv.end(), program.begin(), program.end());
     ChildResult r;
     return Child(fmt::format("capture {} --input {}", w.name, input), w_.capture, argv, &r);
   }
