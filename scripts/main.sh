@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The main job: installs dependencies, builds, then runs a bundled workload
-# with half of its memory local (the rest in the embedded far-memory store)
-# under each prefetch policy, and prints their comparison table.
+# (sssp, delta-stepping shortest paths, --small, on an input family its
+# checked-in model never saw) with half of its memory local and the rest in
+# the embedded far-memory store, under each prefetch policy, and prints their
+# comparison table. The learned policy uses models/sssp.model
+# (scripts/train_models.sh reproduces it).
 #
 #   LOCAL=50%   local-memory share (default 50%)
-#   POLICIES="none readahead vma-readahead leap stride"   policies to compare
+#   POLICIES="none readahead vma-readahead leap stride farsight"   policies to compare
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,17 +15,19 @@ bash scripts/install-deps.sh
 bash scripts/build.sh release
 
 LOCAL="${LOCAL:-50%}"
-POLICIES="${POLICIES:-none readahead vma-readahead leap stride}"
+POLICIES="${POLICIES:-none readahead vma-readahead leap stride farsight}"
 out="results/main"
 mkdir -p "$out"
-workload=(build/tests/transparent_demo)
+workload=(build/workloads/sssp --small --threads 1 --input rmat-skewed)
 
-echo "=== native run"
+echo "=== native run: ${workload[*]}"
 "${workload[@]}"
 reports=()
 for policy in $POLICIES; do
+  flags=(--local "$LOCAL" --prefetch "$policy" --report "$out/$policy.json")
+  [ "$policy" = farsight ] && flags+=(--model models/sssp.model)
   echo "=== ${workload[*]} at $LOCAL local memory, prefetch=$policy"
-  build/prescient run --local "$LOCAL" --prefetch "$policy" --report "$out/$policy.json" -- "${workload[@]}"
+  build/prescient run "${flags[@]}" -- "${workload[@]}"
   reports+=("$out/$policy.json")
 done
 echo
