@@ -31,8 +31,9 @@ struct StepWeights {
   double capture, train, sim_per_trace, run, native;
 };
 StepWeights WeightsFor(const PaperOptions& o) {
-  if (o.small) return {8, o.max_steps > 0 ? 10.0 : 40.0 * o.epochs / 4, 10, 4, 1};
-  return {300, 600.0 * o.epochs / 4, 120, 200, 25};
+  // Measured on the 2-core VMs at --small: a capture 1-2 min, a run 5-35 s.
+  if (o.small) return {90, o.max_steps > 0 ? 10.0 : 60.0 * o.epochs / 4, 20, 10, 2};
+  return {1800, 900.0 * o.epochs / 4, 300, 200, 25};
 }
 
 std::string Join(const std::vector<std::string>& v, const char* sep = ",") {
