@@ -99,7 +99,7 @@ TEST(PoolCrashTest, SigkillAtRandomPointsAlwaysRecoversToAReplay) {
     if (from_inside) {
       status = child.Wait(std::chrono::seconds(60));
     } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 30000));
+      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 60000));
       child.Kill(SIGKILL);
       status = child.Wait(std::chrono::seconds(60));
       ++external;
