@@ -239,6 +239,26 @@ TEST(PoolMemnodeTest, HostilePayloadsAreRefused) {
   }
 }
 
+TEST(PoolMemnodeTest, AHungMemnodeTimesOutInsteadOfHanging) {
+  testing::TempDir dir;
+  Memnode node(PoolArgs(dir.file("pool")));
+  auto remote = Connect(node.endpoint(), /*timeout_s=*/1.0);
+  ASSERT_NE(remote, nullptr);
+  ASSERT_TRUE(testing::RunPoolBatch(*remote, kSeed, 0, kSamples).ok());
+  node.process().Kill(SIGSTOP);
+  const auto start = Clock::now();
+  std::vector<uint32_t> idx = {1}, off = {0, 1};
+  std::vector<float> out(16, 42.0f);
+  Status st = remote->Lookup(0, {idx, off}, Pooling::kSum, out.data());
+  const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+  node.process().Kill(SIGCONT);
+  EXPECT_EQ(st.code(), Status::Code::kUnavailable) << st.ToString();
+  EXPECT_NE(st.message().find("no answer to POOL_LOOKUP within 1.0 s"), std::string::npos) << st.ToString();
+  EXPECT_LT(waited, 3.0);
+  EXPECT_EQ(out[0], 42.0f) << "a failed lookup writes nothing";
+  EXPECT_FALSE(remote->Commit(1).ok()) << "and the store stays failed";
+}
+
 TEST(PoolMemnodeTest, MemnodeWithoutPoolSaysSo) {
   Memnode node;
   Status st;
