@@ -255,6 +255,22 @@ Status PmemEmbeddingStore::Recover() {
   return Status::Ok();
 }
 
+Status PmemEmbeddingStore::Rollback() {
+  PRESCIENT_RETURN_IF_ERROR(CheckUsable());
+  if (!prepared_) return Status::Ok();
+  prepared_ = false;
+  recovery_ = {};
+  recovery_.batch = next_batch_;
+  if (!options_.undo_log) {
+    // The word still says "in flight", so a reopen reports it torn too.
+    recovery_.torn = true;
+    return Status::Ok();
+  }
+  // The word says batch next_batch_ is in flight and the log is valid:
+  // exactly what recovery after a crash finds.
+  return Recover();
+}
+
 Status PmemEmbeddingStore::Prepare(uint64_t batch, std::span<const Bags> per_table) {
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   if (prepared_) return Status::InvalidArgument(fmt::format("prepare of batch {} while batch {} is prepared and not committed", batch, next_batch_));

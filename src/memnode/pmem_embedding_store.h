@@ -88,6 +88,12 @@ class PmemEmbeddingStore final : public EmbeddingStore {
   // "pmem pool FILE (msync, undo log)", "... (pmem_persist, no undo log, latency +200/+600 ns per line)".
   std::string describe() const override;
 
+  // Undoes the batch in flight (prepared, not committed) now, as recovery
+  // would after a crash: for the memory node when the client that prepared
+  // it goes away. Without the undo log the batch cannot be undone; it is
+  // dropped and reported torn. A no-op when no batch is in flight.
+  Status Rollback();
+  // What the last recovery (at open, or by Rollback) found and did.
   const PoolRecovery& recovery() const { return recovery_; }
   uint64_t seed() const { return pool_->seed(); }
   bool is_pmem() const { return pool_->is_pmem(); }

@@ -1,6 +1,7 @@
 #include "memnode/pool_service.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "transport/pool_protocol.h"
 
@@ -31,7 +32,7 @@ PoolService::PoolService(std::unique_ptr<PmemEmbeddingStore> store) : store_(std
   prepared_offsets_.resize(store_->tables().size());
 }
 
-Status PoolService::Handle(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed) {
+Status PoolService::Handle(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session) {
   std::lock_guard<std::mutex> lock(mu_);
   *malformed = false;
   out->clear();
@@ -39,7 +40,7 @@ Status PoolService::Handle(uint16_t op, std::span<const std::byte> payload, std:
     case PoolOp::kInfo:
       if (!payload.empty()) return (*malformed = true, Status::Corruption("POOL_INFO request carries a payload"));
       return Info(out);
-    case PoolOp::kPrepare: return Prepare(payload, out, malformed);
+    case PoolOp::kPrepare: return Prepare(payload, out, malformed, session);
     case PoolOp::kLookup: return Lookup(payload, out, malformed);
     case PoolOp::kUpdate: return Update(payload, out, malformed);
     case PoolOp::kGather: return Gather(payload, out, malformed);
@@ -79,7 +80,24 @@ Status PoolService::Info(std::vector<std::byte>* out) {
   return Status::Ok();
 }
 
-Status PoolService::Prepare(std::span<const std::byte> payload, std::vector<std::byte>*, bool* malformed) {
+void PoolService::SessionEnded(uint64_t session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!has_prepared_ || owner_ != session) return;
+  has_prepared_ = false;
+  Status st = store_->Rollback();
+  if (!st.ok()) {
+    spdlog::error("rolling back batch {} after its client left: {}", prepared_batch_, st.ToString());
+    return;
+  }
+  const PoolRecovery& r = store_->recovery();
+  if (r.torn) {
+    spdlog::warn("the client of batch {} left before committing it; without an undo log the tables may hold part of it", r.batch);
+  } else {
+    spdlog::info("the client of batch {} left before committing it: rolled back {} rows", r.batch, r.rows_restored);
+  }
+}
+
+Status PoolService::Prepare(std::span<const std::byte> payload, std::vector<std::byte>*, bool* malformed, uint64_t session) {
   PayloadReader r(payload, "POOL_PREPARE");
   uint64_t batch = 0;
   uint32_t tables = 0, zero = 0;
@@ -97,6 +115,7 @@ Status PoolService::Prepare(std::span<const std::byte> payload, std::vector<std:
   }
   has_prepared_ = true;
   prepared_batch_ = batch;
+  owner_ = session;
   return Status::Ok();
 }
 

@@ -21,12 +21,18 @@ class PoolService {
   // Serves one pool request: on success *out holds the response payload. A
   // payload that breaks the protocol sets *malformed (the session then
   // closes the connection); other errors are answers.
-  Status Handle(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
+  // `session` identifies the connection: the batch in flight belongs to the
+  // one that prepared it.
+  Status Handle(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session = 0);
+  // A connection ended. If it had a batch in flight, its client is gone (a
+  // crashed trainer) and the batch is rolled back, so the next client finds
+  // the pool at a batch boundary, as it would after the node restarted.
+  void SessionEnded(uint64_t session);
   std::string describe() const { return store_->describe(); }
 
  private:
   Status Info(std::vector<std::byte>* out);
-  Status Prepare(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
+  Status Prepare(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session);
   Status Lookup(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
   Status Update(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
   Status Gather(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
@@ -40,6 +46,7 @@ class PoolService {
   std::unique_ptr<PmemEmbeddingStore> store_;
   bool has_prepared_ = false;
   uint64_t prepared_batch_ = 0;
+  uint64_t owner_ = 0;  // the session that prepared the batch in flight
   std::vector<std::vector<uint32_t>> prepared_indices_, prepared_offsets_;
 };
 

@@ -49,6 +49,7 @@ Session::Session(MemnodeShared* shared, int fd, std::string peer) : shared_(shar
 }
 
 Session::~Session() {
+  if (shared_->pool != nullptr) shared_->pool->SessionEnded(reinterpret_cast<uintptr_t>(this));
   if (ns_ != nullptr) shared_->store.Detach(ns_);
   shared_->connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -121,7 +122,7 @@ Session::Outcome Session::Dispatch(uint16_t op, std::span<const std::byte> paylo
   }
   if (wire::IsPoolOp(op) && shared_->pool != nullptr) {
     bool malformed = false;
-    Status st = shared_->pool->Handle(op, payload, &out_, &malformed);
+    Status st = shared_->pool->Handle(op, payload, &out_, &malformed, reinterpret_cast<uintptr_t>(this));
     return {std::move(st), malformed};
   }
   // Unknown ops are answered, not fatal: a newer client can probe for them.

@@ -239,6 +239,50 @@ TEST(PoolMemnodeTest, HostilePayloadsAreRefused) {
   }
 }
 
+// The trainer, not the node, dies mid-batch: the node rolls back the batch
+// its connection left in flight, and the next trainer starts from there.
+TEST(PoolMemnodeTest, SigkillOfTheTrainerMidBatchIsRolledBackByTheNode) {
+  testing::TempDir dir;
+  const std::string path = dir.file("pool");
+  Memnode node(PoolArgs(path));
+  DramEmbeddingStore ref(testing::PoolTestTables(), kSeed);
+  std::mt19937_64 rng(std::random_device{}());
+  int rolled_back = 0;
+  for (int i = 0; i < 8; ++i) {
+    testing::Child trainer({testing::BuildPath("tests/pool_crash_child"), "tcp:" + node.endpoint(), std::to_string(kSeed),
+                            std::to_string(ref.next_batch() + 1000), std::to_string(kSamples)});
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 100));
+    trainer.Kill(SIGKILL);
+    ASSERT_EQ(trainer.Wait(std::chrono::seconds(10)), 128 + SIGKILL) << trainer.Stderr();
+    // The node sees the connection end within moments; until it has rolled
+    // back, the rows differ from every replay.
+    std::string diff = "not checked";
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (Clock::now() < deadline) {
+      auto remote = Connect(node.endpoint());
+      ASSERT_NE(remote, nullptr);
+      ASSERT_GE(remote->next_batch(), ref.next_batch());
+      while (ref.next_batch() < remote->next_batch()) ASSERT_TRUE(testing::RunPoolBatch(ref, kSeed, ref.next_batch(), kSamples).ok());
+      diff = RemoteDiff(*remote, ref);
+      if (diff.empty()) {
+        // And training continues from there.
+        ASSERT_TRUE(testing::RunPoolBatch(*remote, kSeed, ref.next_batch(), kSamples).ok());
+        ASSERT_TRUE(testing::RunPoolBatch(ref, kSeed, ref.next_batch(), kSamples).ok());
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(diff, "") << "iteration " << i << ": the node did not roll back the dead trainer's batch";
+  }
+  const std::string log = node.process().Stderr();
+  for (size_t at = log.find("left before committing it"); at != std::string::npos; at = log.find("left before committing it", at + 1)) ++rolled_back;
+  std::printf("8 trainer kills, %d left a batch in flight that the node rolled back\n", rolled_back);
+  EXPECT_GT(rolled_back, 0) << log;
+  node.process().Kill(SIGTERM);
+  ASSERT_EQ(node.process().Wait(std::chrono::seconds(10)), 0);
+  EXPECT_EQ(LocalDiff(path, ref), "");
+}
+
 TEST(PoolMemnodeTest, AHungMemnodeTimesOutInsteadOfHanging) {
   testing::TempDir dir;
   Memnode node(PoolArgs(dir.file("pool")));

@@ -5,12 +5,15 @@
 // persistence point (PRESCIENT_POOL_CRASH_AT).
 //
 //   pool_crash_child POOL SEED UNTIL SAMPLES [--no-undo-log]
+// POOL "tcp:HOST:PORT" trains on a memory node's pool (RemoteEmbeddingStore)
+// instead of opening a file.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "memnode/pmem_embedding_store.h"
+#include "transport/remote_embedding_store.h"
 #include "testutil/pool_batches.h"
 
 int main(int argc, char** argv) {
@@ -26,12 +29,17 @@ int main(int argc, char** argv) {
   PmemPoolOptions options;
   options.undo_log = !(argc > 5 && std::strcmp(argv[5], "--no-undo-log") == 0);
   Status st;
-  auto pool = PmemEmbeddingStore::OpenOrCreate(path, testing::PoolTestTables(), seed, options, &st);
+  std::unique_ptr<EmbeddingStore> pool;
+  if (path.rfind("tcp:", 0) == 0) {
+    pool = RemoteEmbeddingStore::Connect(path.substr(4), {}, &st);
+  } else {
+    pool = PmemEmbeddingStore::OpenOrCreate(path, testing::PoolTestTables(), seed, options, &st);
+  }
   if (pool == nullptr) {
     std::fprintf(stderr, "%s\n", st.ToString().c_str());
     return 1;
   }
-  std::printf("opened next_batch=%llu rolled_back=%d\n", static_cast<unsigned long long>(pool->next_batch()), pool->recovery().rolled_back ? 1 : 0);
+  std::printf("opened next_batch=%llu\n", static_cast<unsigned long long>(pool->next_batch()));
   std::fflush(stdout);
   for (uint64_t b = pool->next_batch(); b < until; ++b) {
     st = testing::RunPoolBatch(*pool, seed, b, samples);

@@ -126,6 +126,25 @@ TEST(PmemPoolTest, AbandonedBatchIsRolledBack) {
   EXPECT_EQ(Diff(*pool, Replay(8)), "");
 }
 
+TEST(PmemPoolTest, RollbackUndoesTheBatchInFlightAndItCanBeRedone) {
+  testing::TempDir dir;
+  auto pool = MustCreate(dir.file("pool"));
+  ASSERT_NE(pool, nullptr);
+  ASSERT_TRUE(RunPoolBatch(*pool, kSeed, 0, kSamples).ok());
+  EXPECT_TRUE(pool->Rollback().ok()) << "nothing in flight: a no-op";
+  testing::PoolBatch b = testing::MakePoolBatch(kSeed, 1, pool->tables(), kSamples);
+  auto bags = b.bags();
+  ASSERT_TRUE(pool->Prepare(1, bags).ok());
+  for (uint32_t t = 0; t < 4; ++t)
+    ASSERT_TRUE(pool->Update(1, t, bags[t], testing::PoolingFor(t), b.grads[t].data(), testing::OptimizerFor(t)).ok());
+  ASSERT_TRUE(pool->Rollback().ok());
+  EXPECT_TRUE(pool->recovery().rolled_back);
+  EXPECT_EQ(pool->next_batch(), 1u);
+  EXPECT_EQ(Diff(*pool, Replay(1)), "");
+  ASSERT_TRUE(RunPoolBatch(*pool, kSeed, 1, kSamples).ok());
+  EXPECT_EQ(Diff(*pool, Replay(2)), "");
+}
+
 TEST(PmemPoolTest, WithoutUndoLogAnAbandonedBatchIsReportedTorn) {
   testing::TempDir dir;
   const std::string path = dir.file("pool");
