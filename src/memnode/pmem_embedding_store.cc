@@ -432,6 +432,40 @@ Status PmemEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t>
   return Status::Ok();
 }
 
+Status PmemEmbeddingStore::GatherAdagradState(uint32_t table, std::span<const uint32_t> indices, float* out) {
+  PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  const TableSpec& t = tables()[table];
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= t.rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, t.rows));
+    out[i] = pool_->state(table)[indices[i]];
+  }
+  Spin(indices.size(), 0);
+  return Status::Ok();
+}
+
+Status PmemEmbeddingStore::ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) {
+  PRESCIENT_RETURN_IF_ERROR(CheckUsable());
+  PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  const TableSpec& t = tables()[table];
+  for (uint32_t r : indices)
+    if (r >= t.rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", r, table, t.rows));
+  if (prepared_ && options_.undo_log) {
+    std::vector<uint32_t> sorted(indices.begin(), indices.end());
+    std::sort(sorted.begin(), sorted.end());
+    PRESCIENT_RETURN_IF_ERROR(CheckPrepared(table, sorted, "state scatter"));
+  }
+  float* s = pool_->state(table);
+  for (size_t i = 0; i < indices.size(); ++i) {
+    s[indices[i]] = state[i];
+    pool_->MarkDirty(&s[indices[i]], 4);
+  }
+  Spin(0, indices.size());
+  if (!prepared_) {
+    if (Status st = pool_->PersistDirty(); !st.ok()) return Fail(st);
+  }
+  return Status::Ok();
+}
+
 Status PmemEmbeddingStore::ResetNextBatch(uint64_t batch) {
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   if (batch >= kMaxPoolBatch) return Status::InvalidArgument(fmt::format("batch {} is beyond the pool's limit of {}", batch, kMaxPoolBatch - 1));

@@ -43,8 +43,10 @@ Status PoolService::Handle(uint16_t op, std::span<const std::byte> payload, std:
     case PoolOp::kPrepare: return Prepare(payload, out, malformed, session);
     case PoolOp::kLookup: return Lookup(payload, out, malformed);
     case PoolOp::kUpdate: return Update(payload, out, malformed);
-    case PoolOp::kGather: return Gather(payload, out, malformed);
-    case PoolOp::kScatter: return Scatter(payload, out, malformed);
+    case PoolOp::kGather: return Gather(payload, out, malformed, false);
+    case PoolOp::kScatter: return Scatter(payload, out, malformed, false);
+    case PoolOp::kGatherState: return Gather(payload, out, malformed, true);
+    case PoolOp::kScatterState: return Scatter(payload, out, malformed, true);
     case PoolOp::kCommit:
     case PoolOp::kReset:
     case PoolOp::kNextBatch: return BatchOp(op, payload, out, malformed);
@@ -162,31 +164,34 @@ Status PoolService::Update(std::span<const std::byte> payload, std::vector<std::
   return store_->Update(batch, table, bags, static_cast<Pooling>(pooling), grads.data(), config);
 }
 
-Status PoolService::Gather(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed) {
-  PayloadReader r(payload, "POOL_GATHER");
+Status PoolService::Gather(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, bool state) {
+  const char* what = state ? "POOL_GATHER_STATE" : "POOL_GATHER";
+  PayloadReader r(payload, what);
   uint32_t table = 0, count = 0;
   std::span<const uint32_t> indices;
   if (!r.U32(&table) || !r.U32(&count) || !r.U32s(count, &indices, "row indices") || !r.End()) return Malformed(r, malformed);
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
-  const uint32_t dim = store_->tables()[table].dim;
-  PRESCIENT_RETURN_IF_ERROR(CheckResponseSize("POOL_GATHER", uint64_t{count} * dim));
+  const uint32_t dim = state ? 1 : store_->tables()[table].dim;
+  PRESCIENT_RETURN_IF_ERROR(CheckResponseSize(what, uint64_t{count} * dim));
   out->resize(size_t{count} * dim * 4);
-  return store_->GatherRows(table, indices, reinterpret_cast<float*>(out->data()));
+  auto* floats = reinterpret_cast<float*>(out->data());
+  return state ? store_->GatherAdagradState(table, indices, floats) : store_->GatherRows(table, indices, floats);
 }
 
-Status PoolService::Scatter(std::span<const std::byte> payload, std::vector<std::byte>*, bool* malformed) {
-  PayloadReader r(payload, "POOL_SCATTER");
+Status PoolService::Scatter(std::span<const std::byte> payload, std::vector<std::byte>*, bool* malformed, bool state) {
+  const char* what = state ? "POOL_SCATTER_STATE" : "POOL_SCATTER";
+  PayloadReader r(payload, what);
   uint32_t table = 0, count = 0;
   std::span<const uint32_t> indices;
-  std::span<const float> rows;
+  std::span<const float> values;
   if (!r.U32(&table) || !r.U32(&count) || !r.U32s(count, &indices, "row indices")) return Malformed(r, malformed);
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
-  const uint32_t dim = store_->tables()[table].dim;
+  const uint32_t dim = state ? 1 : store_->tables()[table].dim;
   if (r.remaining() != uint64_t{count} * dim * 4)
-    return (*malformed = true, Status::Corruption(fmt::format("POOL_SCATTER of {} rows of dim {} carries {} bytes of rows, not {}", count, dim,
+    return (*malformed = true, Status::Corruption(fmt::format("{} of {} rows of {} floats carries {} bytes of values, not {}", what, count, dim,
                                                               r.remaining(), uint64_t{count} * dim * 4)));
-  if (!r.F32s(size_t{count} * dim, &rows, "row floats") || !r.End()) return Malformed(r, malformed);
-  return store_->ScatterRows(table, indices, rows.data());
+  if (!r.F32s(size_t{count} * dim, &values, "values") || !r.End()) return Malformed(r, malformed);
+  return state ? store_->ScatterAdagradState(table, indices, values.data()) : store_->ScatterRows(table, indices, values.data());
 }
 
 Status PoolService::BatchOp(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed) {

@@ -35,8 +35,9 @@ class PoolService {
   Status Prepare(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session);
   Status Lookup(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
   Status Update(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
-  Status Gather(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
-  Status Scatter(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
+  // Rows, or with `state` the Adagrad accumulators (one float per row).
+  Status Gather(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, bool state);
+  Status Scatter(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, bool state);
   Status BatchOp(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
   Status CheckTable(uint32_t table) const;
   // The bags of `table` from the batch in flight's PREPARE.

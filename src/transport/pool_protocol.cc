@@ -17,6 +17,8 @@ const char* PoolOpName(uint16_t op) {
     case PoolOp::kScatter: return "POOL_SCATTER";
     case PoolOp::kReset: return "POOL_RESET";
     case PoolOp::kNextBatch: return "POOL_NEXT_BATCH";
+    case PoolOp::kGatherState: return "POOL_GATHER_STATE";
+    case PoolOp::kScatterState: return "POOL_SCATTER_STATE";
   }
   return "";
 }

@@ -24,6 +24,8 @@
 //   SCATTER     u32 table, u32 count, u32 index[count], f32 rows[count x dim] [empty]
 //   RESET       u64 batch [empty]
 //   NEXT_BATCH  empty [u64 next_batch]
+//   GATHER_STATE   as GATHER, one f32 (the row's Adagrad accumulator) per row
+//   SCATTER_STATE  as SCATTER, one f32 per row
 //
 // Every field is checked against the payload's size before it is used, by
 // PayloadReader below; the node then checks table ids, dims and index
@@ -51,6 +53,8 @@ enum class PoolOp : uint16_t {
   kScatter = 0x0106,
   kReset = 0x0107,
   kNextBatch = 0x0108,
+  kGatherState = 0x0109,
+  kScatterState = 0x010A,
 };
 inline constexpr uint8_t kUsePreparedBags = 1;
 

@@ -212,38 +212,54 @@ Status RemoteEmbeddingStore::Commit(uint64_t batch) {
   return Status::Ok();
 }
 
-Status RemoteEmbeddingStore::GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) {
+Status RemoteEmbeddingStore::GatherFloats(PoolOp op, uint32_t table, uint32_t floats_per_row, std::span<const uint32_t> indices, float* out) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
-  const uint32_t dim = tables_[table].dim;
-  const size_t per_chunk = std::max<size_t>(1, kChunkBytes / (size_t{dim} * 4));
+  const size_t per_chunk = std::max<size_t>(1, kChunkBytes / (size_t{floats_per_row} * 4));
   for (size_t at = 0; at < indices.size(); at += per_chunk) {
     const size_t n = std::min(per_chunk, indices.size() - at);
     request_.clear();
     wire::PutU32(&request_, table);
     wire::PutU32(&request_, static_cast<uint32_t>(n));
     wire::PutBytes(&request_, indices.data() + at, n * 4);
-    PRESCIENT_RETURN_IF_ERROR(Call(OpCode(PoolOp::kGather)));
-    if (Status st = ExpectResponse("POOL_GATHER", n * dim * 4); !st.ok()) return Fail(st);
-    std::memcpy(out + at * dim, response_.data(), n * dim * 4);
+    PRESCIENT_RETURN_IF_ERROR(Call(OpCode(op)));
+    if (Status st = ExpectResponse(wire::PoolOpName(OpCode(op)), n * floats_per_row * 4); !st.ok()) return Fail(st);
+    std::memcpy(out + at * floats_per_row, response_.data(), n * floats_per_row * 4);
   }
   return Status::Ok();
 }
 
-Status RemoteEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) {
+Status RemoteEmbeddingStore::ScatterFloats(PoolOp op, uint32_t table, uint32_t floats_per_row, std::span<const uint32_t> indices, const float* values) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
-  const uint32_t dim = tables_[table].dim;
-  const size_t per_chunk = std::max<size_t>(1, kChunkBytes / (size_t{dim} * 4 + 4));
+  const size_t per_chunk = std::max<size_t>(1, kChunkBytes / (size_t{floats_per_row} * 4 + 4));
   for (size_t at = 0; at < indices.size(); at += per_chunk) {
     const size_t n = std::min(per_chunk, indices.size() - at);
     request_.clear();
     wire::PutU32(&request_, table);
     wire::PutU32(&request_, static_cast<uint32_t>(n));
     wire::PutBytes(&request_, indices.data() + at, n * 4);
-    wire::PutBytes(&request_, rows + at * dim, n * dim * 4);
-    PRESCIENT_RETURN_IF_ERROR(Call(OpCode(PoolOp::kScatter)));
-    if (Status st = ExpectResponse("POOL_SCATTER", 0); !st.ok()) return Fail(st);
+    wire::PutBytes(&request_, values + at * floats_per_row, n * floats_per_row * 4);
+    PRESCIENT_RETURN_IF_ERROR(Call(OpCode(op)));
+    if (Status st = ExpectResponse(wire::PoolOpName(OpCode(op)), 0); !st.ok()) return Fail(st);
   }
   return Status::Ok();
+}
+
+Status RemoteEmbeddingStore::GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) {
+  PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  return GatherFloats(PoolOp::kGather, table, tables_[table].dim, indices, out);
+}
+
+Status RemoteEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) {
+  PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  return ScatterFloats(PoolOp::kScatter, table, tables_[table].dim, indices, rows);
+}
+
+Status RemoteEmbeddingStore::GatherAdagradState(uint32_t table, std::span<const uint32_t> indices, float* out) {
+  return GatherFloats(PoolOp::kGatherState, table, 1, indices, out);
+}
+
+Status RemoteEmbeddingStore::ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) {
+  return ScatterFloats(PoolOp::kScatterState, table, 1, indices, state);
 }
 
 Status RemoteEmbeddingStore::ResetNextBatch(uint64_t batch) {

@@ -23,6 +23,7 @@
 
 #include "prescient/embedding_store.h"
 #include "prescient/status.h"
+#include "transport/pool_protocol.h"
 #include "transport/socket_util.h"
 
 namespace prescient {
@@ -46,6 +47,8 @@ class RemoteEmbeddingStore final : public EmbeddingStore {
   Status Commit(uint64_t batch) override;
   Status GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) override;
   Status ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) override;
+  Status GatherAdagradState(uint32_t table, std::span<const uint32_t> indices, float* out) override;
+  Status ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) override;
   Status ResetNextBatch(uint64_t batch) override;
   // "memory node HOST:PORT: pmem pool FILE (msync, undo log)"
   std::string describe() const override;
@@ -68,6 +71,9 @@ class RemoteEmbeddingStore final : public EmbeddingStore {
   Status CheckTable(uint32_t table) const;
   bool IsPrepared(uint32_t table, const Bags& bags) const;
   Status ExpectResponse(const char* what, size_t bytes) const;
+  // GATHER / GATHER_STATE (floats_per_row 1) in chunks.
+  Status GatherFloats(wire::PoolOp op, uint32_t table, uint32_t floats_per_row, std::span<const uint32_t> indices, float* out);
+  Status ScatterFloats(wire::PoolOp op, uint32_t table, uint32_t floats_per_row, std::span<const uint32_t> indices, const float* values);
 
   Endpoint endpoint_;
   std::string name_;

@@ -168,8 +168,16 @@ TEST(PmemPoolTest, WithoutUndoLogAnAbandonedBatchIsReportedTorn) {
   std::vector<float> rows(all.size() * pool->tables()[1].dim);
   ASSERT_TRUE(ref.GatherRows(1, all, rows.data()).ok());
   ASSERT_TRUE(pool->ScatterRows(1, all, rows.data()).ok());
+  std::vector<float> state(all.size());
+  ASSERT_TRUE(ref.GatherAdagradState(1, all, state.data()).ok());
+  ASSERT_TRUE(pool->ScatterAdagradState(1, all, state.data()).ok());
+  std::vector<float> back(all.size());
+  ASSERT_TRUE(pool->GatherAdagradState(1, all, back.data()).ok());
+  EXPECT_EQ(0, std::memcmp(back.data(), state.data(), state.size() * 4));
   ASSERT_TRUE(pool->ResetNextBatch(1).ok());
   EXPECT_EQ(pool->next_batch(), 1u);
+  std::vector<uint32_t> bad = {100000};
+  EXPECT_FALSE(pool->GatherAdagradState(1, bad, back.data()).ok());
 }
 
 TEST(PmemPoolTest, RefusesChangesTheUndoLogDoesNotCover) {

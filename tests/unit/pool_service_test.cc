@@ -27,7 +27,8 @@ TEST(PoolServiceTest, SurvivesRandomPayloads) {
   auto service = MakeService(dir.file("pool"));
   std::mt19937_64 rng(17);
   const PoolOp ops[] = {PoolOp::kInfo, PoolOp::kPrepare, PoolOp::kLookup, PoolOp::kUpdate, PoolOp::kCommit,
-                        PoolOp::kGather, PoolOp::kScatter, PoolOp::kReset, PoolOp::kNextBatch};
+                        PoolOp::kGather, PoolOp::kScatter, PoolOp::kReset, PoolOp::kNextBatch, PoolOp::kGatherState,
+                        PoolOp::kScatterState};
   int served = 0, malformed_count = 0;
   std::vector<std::byte> out;
   for (int i = 0; i < 30000; ++i) {
