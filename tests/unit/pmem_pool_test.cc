@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "memnode/pmem_embedding_store.h"
+#include "memnode/table_spec.h"
 #include "testutil/pool_batches.h"
 #include "testutil/testutil.h"
 
@@ -321,6 +322,32 @@ TEST(PoolLatencyTest, ParsesAndSlowsDown) {
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(pool->Lookup(0, {idx, off}, Pooling::kSum, out).ok());
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::microseconds(500));
+}
+
+}  // namespace
+}  // namespace prescient
+
+namespace prescient {
+namespace {
+
+TEST(TableSpecTest, ParsesNamedAndRepeatedTables) {
+  std::vector<TableSpec> t;
+  ASSERT_TRUE(ParseTableSpecs("user=100x16,2*50x4,item=7x1", &t).ok());
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[0].name, "user");
+  EXPECT_EQ(t[0].rows, 100u);
+  EXPECT_EQ(t[0].dim, 16u);
+  EXPECT_EQ(t[1].name, "t1");
+  EXPECT_EQ(t[2].name, "t2");
+  EXPECT_EQ(t[2].rows, 50u);
+  EXPECT_EQ(t[3].dim, 1u);
+  std::vector<TableSpec> back;
+  ASSERT_TRUE(ParseTableSpecs(FormatTableSpecs(t), &back).ok());
+  EXPECT_EQ(FormatTableSpecs(back), FormatTableSpecs(t));
+  for (const char* bad : {"", "x", "a=10", "a=10x", "0*10x4", "3*10", "a=-1x4", "a=1x4,,b=1x4"}) {
+    Status st = ParseTableSpecs(bad, &t);
+    EXPECT_FALSE(st.ok()) << bad;
+  }
 }
 
 }  // namespace
