@@ -8,6 +8,8 @@
 //                        pmem_latency  the pool, reads 3x / writes 7x DRAM
 //                        remote        the pool behind a memory node on
 //                                      loopback, via RemoteEmbeddingStore
+//                        remote_hot4   the same with 4 indices per bag
+//                                      (multi-hot features)
 //   PoolRecovery       reopening a ~1 GiB pool that a "crash" left with a
 //                      batch in flight (goal < 1 s)
 // Counters: samples/s, persist calls per batch, and for remote the bytes
@@ -63,19 +65,21 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// One index per table per sample, power-law popular (Criteo-like).
+// `hot` indices per table per sample (1: Criteo-like), power-law popular.
 struct Batch {
   std::vector<std::vector<uint32_t>> indices, offsets;
   std::vector<std::vector<float>> grads;
   std::vector<Bags> bags;
-  Batch(uint64_t b, uint64_t rows) {
+  Batch(uint64_t b, uint64_t rows, uint32_t hot = 1) {
     uint64_t h = Mix(b);
     for (uint32_t t = 0; t < kTables; ++t) {
-      std::vector<uint32_t> idx(kSamples), off(kSamples + 1);
+      std::vector<uint32_t> idx(size_t{kSamples} * hot), off(kSamples + 1);
       for (uint32_t s = 0; s < kSamples; ++s) {
-        double u = static_cast<double>((h = Mix(h)) >> 11) * (1.0 / 9007199254740992.0);
-        idx[s] = static_cast<uint32_t>(static_cast<double>(rows) * u * u * u);
-        off[s + 1] = s + 1;
+        for (uint32_t k = 0; k < hot; ++k) {
+          double u = static_cast<double>((h = Mix(h)) >> 11) * (1.0 / 9007199254740992.0);
+          idx[size_t{s} * hot + k] = static_cast<uint32_t>(static_cast<double>(rows) * u * u * u);
+        }
+        off[s + 1] = (s + 1) * hot;
       }
       std::vector<float> g(size_t{kSamples} * kDim);
       for (float& x : g) x = static_cast<float>(static_cast<int64_t>((h = Mix(h)) % 2001) - 1000) * 1e-3f;
@@ -116,7 +120,8 @@ std::unique_ptr<PmemEmbeddingStore> FreshPool(const std::string& name, const Pme
 void BM_PoolBatch(benchmark::State& state, const std::string& kind) {
   const uint64_t rows = Rows();
   std::vector<Batch> batches;
-  for (uint64_t b = 0; b < 8; ++b) batches.emplace_back(b, rows);
+  const uint32_t hot = kind == "remote_hot4" ? 4 : 1;
+  for (uint64_t b = 0; b < 8; ++b) batches.emplace_back(b, rows, hot);
   std::unique_ptr<EmbeddingStore> store;
   std::unique_ptr<MemnodeServer> server;
   std::thread serve;
@@ -124,7 +129,7 @@ void BM_PoolBatch(benchmark::State& state, const std::string& kind) {
   PmemEmbeddingStore* pool = nullptr;
   if (kind == "dram") {
     store = std::make_unique<DramEmbeddingStore>(Tables(rows), kSeed);
-  } else if (kind == "remote") {
+  } else if (kind.rfind("remote", 0) == 0) {
     pool_path = fmt::format("{}/prescient-pool-bench-remote-{}", BenchDir(), getpid());
     unlink(pool_path.c_str());
     MemnodeOptions options;
@@ -224,7 +229,7 @@ void BM_PoolRecovery(benchmark::State& state) {
 
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
-  for (const char* kind : {"dram", "pmem", "pmem_nolog", "pmem_latency", "remote"})
+  for (const char* kind : {"dram", "pmem", "pmem_nolog", "pmem_latency", "remote", "remote_hot4"})
     benchmark::RegisterBenchmark(fmt::format("PoolBatch/{}", kind).c_str(), prescient::BM_PoolBatch, std::string(kind))
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();  // msync and the memory node run off this thread
