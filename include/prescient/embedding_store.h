@@ -72,6 +72,17 @@ class EmbeddingStore {
   virtual Status GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) = 0;
   virtual Status ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) = 0;
 
+  // The row-wise Adagrad accumulators of `indices`, one float per row, so a
+  // checkpoint can restore the optimizer with the rows (without them a
+  // restored Adagrad table takes different steps than the run it resumes).
+  // Rules as for GatherRows/ScatterRows. A store without the state says so.
+  virtual Status GatherAdagradState(uint32_t table, std::span<const uint32_t> indices, float* out) {
+    return Status::InvalidArgument(describe() + " does not expose its Adagrad state");
+  }
+  virtual Status ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) {
+    return Status::InvalidArgument(describe() + " does not expose its Adagrad state");
+  }
+
   // For checkpoint-based recovery (the stop-the-world and differential
   // baselines): after the rows are restored with ScatterRows, declares that
   // the store holds the state before batch `batch`. Drops any prepared batch.

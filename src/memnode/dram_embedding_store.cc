@@ -77,6 +77,24 @@ Status DramEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t>
   return Status::Ok();
 }
 
+Status DramEmbeddingStore::GatherAdagradState(uint32_t table, std::span<const uint32_t> indices, float* out) {
+  PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= tables_[table].rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, tables_[table].rows));
+    out[i] = states_[table][indices[i]];
+  }
+  return Status::Ok();
+}
+
+Status DramEmbeddingStore::ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) {
+  PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= tables_[table].rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, tables_[table].rows));
+    states_[table][indices[i]] = state[i];
+  }
+  return Status::Ok();
+}
+
 Status DramEmbeddingStore::ResetNextBatch(uint64_t batch) {
   next_batch_ = batch;
   prepared_ = false;

@@ -25,6 +25,8 @@ class DramEmbeddingStore final : public EmbeddingStore {
   Status Commit(uint64_t batch) override;
   Status GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) override;
   Status ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) override;
+  Status GatherAdagradState(uint32_t table, std::span<const uint32_t> indices, float* out) override;
+  Status ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) override;
   Status ResetNextBatch(uint64_t batch) override;
   std::string describe() const override { return "dram"; }
 

@@ -89,6 +89,18 @@ std::unique_ptr<MemnodeServer> MemnodeServer::Create(const MemnodeOptions& optio
     return nullptr;
   }
   server->shared_ = std::make_unique<MemnodeShared>(server->options_.token, server->options_.capacity_bytes);
+  if (!options.pool_path.empty()) {
+    std::unique_ptr<PmemEmbeddingStore> store =
+        options.pool_create.empty() ? PmemEmbeddingStore::Open(options.pool_path, options.pool, status)
+                                    : PmemEmbeddingStore::OpenOrCreate(options.pool_path, options.pool_create, options.pool_seed, options.pool, status);
+    if (store == nullptr) return nullptr;
+    const PoolRecovery& rec = store->recovery();
+    if (rec.rolled_back) spdlog::info("pool recovery: rolled back batch {} ({} rows) in {:.3f} s", rec.batch, rec.rows_restored, rec.seconds);
+    if (rec.torn) spdlog::warn("pool recovery: batch {} was in flight without an undo log; restore the tables from a checkpoint", rec.batch);
+    spdlog::info("serving {} ({} tables, next batch {})", store->describe(), store->tables().size(), store->next_batch());
+    server->pool_ = std::make_unique<PoolService>(std::move(store));
+    server->shared_->pool = server->pool_.get();
+  }
   return server;
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "memnode/pmem_embedding_store.h"
 #include "prescient/status.h"
 #include "transport/socket_util.h"
 
@@ -26,12 +27,20 @@ struct MemnodeOptions {
   uint64_t capacity_bytes = 0; // 0: DefaultMemnodeCapacity()
   bool allow_remote = false;   // required to listen on a non-loopback address
   int max_connections = 64;
+  // The embedding pool (pool ops 0x0100-0x01FF), when pool_path is set: an
+  // existing pool is opened and recovered; with pool_create (non-empty) a
+  // missing one is created with those tables and pool_seed.
+  std::string pool_path;
+  std::vector<TableSpec> pool_create;
+  uint64_t pool_seed = 0;
+  PmemPoolOptions pool;
 };
 
 // 75 % of physical memory.
 uint64_t DefaultMemnodeCapacity();
 
 struct MemnodeShared;
+class PoolService;
 class Session;
 
 class MemnodeServer {
@@ -65,6 +74,7 @@ class MemnodeServer {
   uint16_t port_ = 0;
   UniqueFd listen_fd_;
   UniqueFd wake_fd_;  // eventfd written by Stop()
+  std::unique_ptr<PoolService> pool_;
   std::unique_ptr<MemnodeShared> shared_;
   std::list<SessionThread> sessions_;  // touched only by the Serve() thread
 };

@@ -49,6 +49,7 @@ Session::Session(MemnodeShared* shared, int fd, std::string peer) : shared_(shar
 }
 
 Session::~Session() {
+  if (shared_->pool != nullptr) shared_->pool->SessionEnded(reinterpret_cast<uintptr_t>(this));
   if (ns_ != nullptr) shared_->store.Detach(ns_);
   shared_->connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -101,6 +102,11 @@ Status Session::ReadRequest(wire::FrameHeader* header, bool* eof) {
   uint64_t deadline = ns_ == nullptr ? NowNanos() + kHelloTimeoutNs : 0;
   PRESCIENT_RETURN_IF_ERROR(ReadFull(fd_, header_bytes, deadline, eof));
   PRESCIENT_RETURN_IF_ERROR(wire::ParseRequestHeader(header_bytes, header));
+  // Before HELLO nothing larger than a HELLO is read, so a stranger cannot
+  // make the node allocate a pool op's 64 MiB.
+  const size_t hello_limit = wire::MaxRequestPayload(static_cast<uint16_t>(wire::Op::kHello));
+  if (ns_ == nullptr && header->payload_len > hello_limit)
+    return Status::Corruption(fmt::format("a request before HELLO carries {} bytes; the first request must be HELLO (at most {} bytes)", header->payload_len, hello_limit));
   // The size was checked against the op's limit above, so this allocation
   // is bounded whatever the client claims.
   in_.resize(header->payload_len);
@@ -113,6 +119,11 @@ Session::Outcome Session::Dispatch(uint16_t op, std::span<const std::byte> paylo
   out_.clear();
   for (const OpEntry& entry : kOps) {
     if (static_cast<uint16_t>(entry.op) == op) return (this->*entry.handler)(payload);
+  }
+  if (wire::IsPoolOp(op) && shared_->pool != nullptr) {
+    bool malformed = false;
+    Status st = shared_->pool->Handle(op, payload, &out_, &malformed, reinterpret_cast<uintptr_t>(this));
+    return {std::move(st), malformed};
   }
   // Unknown ops are answered, not fatal: a newer client can probe for them.
   if (wire::IsPoolOp(op))

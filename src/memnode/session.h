@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "memnode/page_store.h"
+#include "memnode/pool_service.h"
 #include "prescient/status.h"
 #include "transport/protocol.h"
 
@@ -22,6 +23,7 @@ struct MemnodeShared {
   MemnodeShared(std::string token, uint64_t capacity_bytes) : token(std::move(token)), store(capacity_bytes) {}
   const std::string token;
   PageStore store;
+  PoolService* pool = nullptr;  // the embedding pool, when the node serves one
   std::atomic<uint64_t> connections{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> pages_read{0};

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "transport/pool_protocol.h"
+
 namespace prescient::wire {
 
 namespace {
@@ -56,7 +58,10 @@ std::string OpName(uint16_t op) {
     case Op::kRead: return "READ";
     case Op::kWrite: return "WRITE";
     case Op::kDiscard: return "DISCARD";
-    default: return IsPoolOp(op) ? fmt::format("pool op {:#06x}", op) : fmt::format("op {:#06x}", op);
+    default:
+      if (!IsPoolOp(op)) return fmt::format("op {:#06x}", op);
+      if (*PoolOpName(op) != '\0') return PoolOpName(op);
+      return fmt::format("pool op {:#06x}", op);
   }
 }
 
@@ -115,8 +120,9 @@ Status ParseHeader(std::span<const std::byte> bytes, FrameHeader* h) {
   h->status = LoadU16(bytes.data() + 6);
   h->payload_len = LoadU32(bytes.data() + 8);
   h->request_id = LoadU64(bytes.data() + 16);
-  if (h->payload_len > kMaxPayloadBytes)
-    return Status::Corruption(fmt::format("{} frame declares a {}-byte payload, above the limit of {}", OpName(h->op), h->payload_len, kMaxPayloadBytes));
+  const size_t limit = IsPoolOp(h->op) ? kMaxPoolPayloadBytes : kMaxPayloadBytes;
+  if (h->payload_len > limit)
+    return Status::Corruption(fmt::format("{} frame declares a {}-byte payload, above the limit of {}", OpName(h->op), h->payload_len, limit));
   return Status::Ok();
 }
 
@@ -128,7 +134,7 @@ size_t MaxRequestPayload(uint16_t op) {
     case Op::kRead: return kPageListPrefix + size_t{kMaxPagesPerRequest} * 8;
     case Op::kWrite: return kMaxPayloadBytes;
     case Op::kDiscard: return 16;
-    default: return kMaxPayloadBytes;
+    default: return IsPoolOp(op) ? kMaxPoolPayloadBytes : kMaxPayloadBytes;
   }
 }
 

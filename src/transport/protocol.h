@@ -90,10 +90,12 @@ struct FrameHeader {
 };
 
 void EncodeHeader(const FrameHeader& header, std::byte out[kHeaderSize]);
-// Checks magic, version, reserved bits and payload_len <= kMaxPayloadBytes.
+// Checks magic, version, reserved bits and payload_len <= kMaxPayloadBytes
+// (kMaxPoolPayloadBytes for pool ops, see pool_protocol.h).
 Status ParseHeader(std::span<const std::byte> bytes, FrameHeader* header);
 // The largest payload a request with this op may carry; 0 for ops without one.
-// Unknown ops are allowed kMaxPayloadBytes so the server can skip them.
+// Unknown ops are allowed kMaxPayloadBytes (pool ops kMaxPoolPayloadBytes)
+// so the server can skip them.
 size_t MaxRequestPayload(uint16_t op);
 // ParseHeader plus the request-only rules: status 0, payload within the op's limit.
 Status ParseRequestHeader(std::span<const std::byte> bytes, FrameHeader* header);

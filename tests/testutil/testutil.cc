@@ -87,11 +87,11 @@ bool Child::Running() { return Wait(std::chrono::milliseconds(0)) == -1; }
 std::string Child::Stdout() const { return ReadFile(dir_.path() + "/stdout"); }
 std::string Child::Stderr() const { return ReadFile(dir_.path() + "/stderr"); }
 
-Memnode::Memnode(const std::vector<std::string>& extra_args) {
+Memnode::Memnode(const std::vector<std::string>& extra_args, const std::vector<std::string>& env) {
   std::string port_file = dir_.file("port");
   std::vector<std::string> argv = {BuildPath("prescient"), "memnode", "--listen", "127.0.0.1:0", "--port-file", port_file};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  child_ = std::make_unique<Child>(argv);
+  child_ = std::make_unique<Child>(argv, env);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string port = ReadFile(port_file);

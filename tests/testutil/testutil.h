@@ -55,7 +55,9 @@ class Child {
 // A `prescient memnode` on a loopback port chosen by the kernel.
 class Memnode {
  public:
-  explicit Memnode(const std::vector<std::string>& extra_args = {});
+  // Throws std::runtime_error (with its stderr) if the node exits or does
+  // not listen within 10 s.
+  explicit Memnode(const std::vector<std::string>& extra_args = {}, const std::vector<std::string>& env = {});
   const std::string& endpoint() const { return endpoint_; }  // "127.0.0.1:PORT"
   Child& process() { return *child_; }
 
