@@ -20,5 +20,6 @@ void AddCompareCommand(CLI::App& app, int* exit_code);
 void AddTraceCommand(CLI::App& app, int* exit_code);
 void AddSimCommand(CLI::App& app, int* exit_code);
 void AddTrainCommand(CLI::App& app, int* exit_code);
+void AddDlrmCommand(CLI::App& app, int* exit_code);
 
 }  // namespace prescient::cli
