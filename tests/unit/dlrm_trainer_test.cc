@@ -45,14 +45,14 @@ bool SameRows(const DramEmbeddingStore& a, const DramEmbeddingStore& b) {
   return true;
 }
 
-struct Run {
+struct TrainedRun {
   std::unique_ptr<DramEmbeddingStore> store;
   std::vector<float> dense;
   DlrmReport report;
 };
 
-Run TrainFresh(const DlrmOptions& o) {
-  Run run;
+TrainedRun TrainFresh(const DlrmOptions& o) {
+  TrainedRun run;
   run.store = StoreFor(o);
   std::unique_ptr<DlrmTrainer> trainer;
   Status s = DlrmTrainer::Open(o, run.store.get(), false, &trainer);
@@ -74,9 +74,9 @@ TEST(DlrmTrainer, HostAndNearPlacementsAreBitIdentical) {
       o.sparse.kind = kind;
       o.pooling = pooling;
       o.placement = Placement::kNear;
-      Run near = TrainFresh(o);
+      TrainedRun near = TrainFresh(o);
       o.placement = Placement::kHost;
-      Run host = TrainFresh(o);
+      TrainedRun host = TrainFresh(o);
       EXPECT_TRUE(SameRows(*near.store, *host.store)) << "sparse optimizer " << static_cast<int>(kind);
       EXPECT_EQ(near.dense, host.dense);
       EXPECT_EQ(near.report.eval.auc, host.report.eval.auc);
@@ -92,7 +92,7 @@ TEST(DlrmTrainer, HostAndNearPlacementsAreBitIdentical) {
 TEST(DlrmTrainer, LearnsTheHiddenRule) {
   DlrmOptions o = Tiny("");
   o.batches = 600;
-  Run run = TrainFresh(o);
+  TrainedRun run = TrainFresh(o);
   std::printf("after %llu batches: held-out AUC %.4f loss %.4f accuracy %.4f; ceiling AUC %.4f loss %.4f; %.0f samples/s\n",
               static_cast<unsigned long long>(o.batches), run.report.eval.auc, run.report.eval.loss, run.report.eval.accuracy,
               run.report.ceiling.auc, run.report.ceiling.loss, run.report.samples_per_s);
@@ -107,7 +107,7 @@ TEST(DlrmTrainer, RelaxedDenseCheckpointStaysWithinItsGap) {
   DlrmOptions o = Tiny(dir.path(), CheckpointMode::kRelaxed);
   for (uint32_t gap : {1u, 3u, 6u}) {
     o.max_gap = gap;
-    Run run = TrainFresh(o);
+    TrainedRun run = TrainFresh(o);
     EXPECT_LE(run.report.max_observed_gap, gap);
     EXPECT_EQ(run.report.checkpoints, o.batches);
   }
@@ -117,10 +117,10 @@ TEST(DlrmTrainer, RelaxedDenseCheckpointStaysWithinItsGap) {
 // writer, and resumes on `store` (the same store for undo-log modes, whose
 // store survives; a fresh one for the snapshot modes, whose files hold the
 // rows). Returns the committed batch log of both parts, as they survive.
-Run CrashAndResume(const DlrmOptions& base, uint64_t crash_at, bool fresh_store, std::vector<uint64_t>* committed, DlrmReport* resumed) {
+TrainedRun CrashAndResume(const DlrmOptions& base, uint64_t crash_at, bool fresh_store, std::vector<uint64_t>* committed, DlrmReport* resumed) {
   DlrmOptions o = base;
   o.on_commit = [committed](uint64_t b) { committed->push_back(b); };
-  Run run;
+  TrainedRun run;
   run.store = StoreFor(o);
   {
     std::unique_ptr<DlrmTrainer> trainer;
@@ -152,10 +152,10 @@ void ExpectEveryBatchOnce(const std::vector<uint64_t>& committed, uint64_t batch
 TEST(DlrmTrainer, StrictResumeIsExact) {
   TempDir dir;
   DlrmOptions o = Tiny(dir.path(), CheckpointMode::kStrict);
-  Run whole = TrainFresh(o);
+  TrainedRun whole = TrainFresh(o);
   std::vector<uint64_t> log;
   DlrmReport resumed;
-  Run split = CrashAndResume(o, 17, false, &log, &resumed);
+  TrainedRun split = CrashAndResume(o, 17, false, &log, &resumed);
   ASSERT_TRUE(resumed.recovered_from_batch.has_value());
   EXPECT_EQ(*resumed.recovered_from_batch, 17u);
   EXPECT_EQ(resumed.recovered_gap, 0u);
@@ -170,10 +170,10 @@ TEST(DlrmTrainer, RelaxedResumeRestoresABoundedGapAndTheSameAuc) {
   DlrmOptions o = Tiny(dir.path(), CheckpointMode::kRelaxed);
   o.batches = 400;
   o.max_gap = 6;
-  Run whole = TrainFresh(o);
+  TrainedRun whole = TrainFresh(o);
   std::vector<uint64_t> log;
   DlrmReport resumed;
-  Run split = CrashAndResume(o, 200, false, &log, &resumed);
+  TrainedRun split = CrashAndResume(o, 200, false, &log, &resumed);
   ASSERT_TRUE(resumed.recovered_from_batch.has_value());
   EXPECT_EQ(*resumed.recovered_from_batch, 200u);  // the embeddings' batch: the store's next_batch()
   EXPECT_LE(resumed.recovered_gap, 6u);
@@ -187,12 +187,12 @@ TEST(DlrmTrainer, SnapshotModesResumeFromTheirFilesExactly) {
   for (CheckpointMode mode : {CheckpointMode::kStopTheWorld, CheckpointMode::kDifferential}) {
     TempDir dir;
     DlrmOptions o = Tiny(dir.path(), mode);
-    Run whole = TrainFresh(o);
+    TrainedRun whole = TrainFresh(o);
     EXPECT_GT(whole.report.checkpoints, 4u);
     std::vector<uint64_t> log;
     DlrmReport resumed;
     // Crash at 26: the last checkpoint is at 21 (every 7), so 21..25 are redone.
-    Run split = CrashAndResume(o, 26, /*fresh_store=*/true, &log, &resumed);
+    TrainedRun split = CrashAndResume(o, 26, /*fresh_store=*/true, &log, &resumed);
     ASSERT_TRUE(resumed.recovered_from_batch.has_value()) << CheckpointModeName(mode);
     EXPECT_EQ(*resumed.recovered_from_batch, 21u);
     ExpectEveryBatchOnce(log, o.batches);
