@@ -54,6 +54,17 @@ struct DlrmTrainer::Impl {
   void SetDense(const std::vector<float>& v) { std::memcpy(net.flat(), v.data(), v.size() * sizeof(float)); }
 
   Status Start(bool resume);
+  bool HasCheckpoint() const {
+    struct stat st;
+    switch (o.checkpoint) {
+      case CheckpointMode::kRelaxed:
+      case CheckpointMode::kStrict: return ::stat(DensePath().c_str(), &st) == 0;
+      case CheckpointMode::kStopTheWorld:
+      case CheckpointMode::kDifferential: return ::stat((o.checkpoint_dir + "/embeddings-full.ckpt").c_str(), &st) == 0;
+      case CheckpointMode::kNone: return false;
+    }
+    return false;
+  }
   Status LookupAll(const ClickBatch& b, float* out, std::vector<std::vector<uint32_t>>* rows, std::vector<std::vector<float>>* values);
   Status TrainBatch(ClickBatch& b);
   Status CheckpointBeforeCommit(uint64_t batch);
@@ -88,6 +99,12 @@ Status DlrmTrainer::Impl::Start(bool resume) {
   if (o.checkpoint != CheckpointMode::kNone) PRESCIENT_RETURN_IF_ERROR(MakeDir(o.checkpoint_dir));
   const uint64_t fingerprint = o.Fingerprint();
   const uint64_t t0 = NowNanos();
+  // A crash before the first checkpoint became durable leaves none: the run
+  // starts over, which loses nothing, as long as the store has not moved.
+  if (resume && store->next_batch() == 0 && !HasCheckpoint()) {
+    spdlog::warn("dlrm: no checkpoint in {} yet; starting at batch 0", o.checkpoint_dir);
+    resume = false;
+  }
   if (!resume) {
     if (store->next_batch() != 0) {
       return Status::InvalidArgument(fmt::format("the store ({}) is at batch {}, not at the start; resume it, or start from a fresh store",
