@@ -101,7 +101,7 @@ Status DlrmTrainer::Impl::Start(bool resume) {
   const uint64_t t0 = NowNanos();
   // A crash before the first checkpoint became durable leaves none: the run
   // starts over, which loses nothing, as long as the store has not moved.
-  if (resume && store->next_batch() == 0 && !HasCheckpoint()) {
+  if (resume && o.checkpoint != CheckpointMode::kNone && store->next_batch() == 0 && !HasCheckpoint()) {
     spdlog::warn("dlrm: no checkpoint in {} yet; starting at batch 0", o.checkpoint_dir);
     resume = false;
   }

@@ -28,7 +28,7 @@ nlohmann::json LastJson(const std::string& out) {
 }
 
 std::vector<std::string> Args(const std::string& mode, const std::string& dir) {
-  return {BuildPath("prescient"), "dlrm", "train", "--small", "--batches", "300", "--seed", "5", "--sparse-opt", "sgd", "--sparse-lr", "0.2",
+  return {BuildPath("prescient"), "dlrm", "train", "--small", "--batches", "200", "--seed", "5", "--sparse-opt", "sgd", "--sparse-lr", "0.2",
           "--checkpoint", mode, "--checkpoint-every", "20", "--full-every", "3", "--checkpoint-dir", dir, "--quiet", "--eval-samples", "2048"};
 }
 
@@ -39,12 +39,12 @@ TEST(DlrmCrash, KilledAtRandomPointsAndResumedMatchesAnUninterruptedRun) {
     Child ref(Args(mode, ref_dir.path()));
     ASSERT_EQ(ref.Wait(120s), 0) << ref.Stderr();
     const nlohmann::json want = LastJson(ref.Stdout());
-    ASSERT_EQ(want["batches_done"], 300);
+    ASSERT_EQ(want["batches_done"], 200);
     ASSERT_TRUE(want["recovered_from_batch"].is_null());
     for (int round = 0; round < 3; ++round) {
       TempDir dir;
       Child victim(Args(mode, dir.path()));
-      const auto delay = std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 2500)(rng));
+      const auto delay = std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 1800)(rng));
       std::this_thread::sleep_for(delay);
       victim.Kill(SIGKILL);
       victim.Wait(10s);
@@ -53,15 +53,15 @@ TEST(DlrmCrash, KilledAtRandomPointsAndResumedMatchesAnUninterruptedRun) {
       Child again(resume);
       ASSERT_EQ(again.Wait(120s), 0) << mode << " after " << delay.count() << " ms: " << again.Stderr();
       const nlohmann::json got = LastJson(again.Stdout());
-      EXPECT_EQ(got["batches_done"], 300);
+      EXPECT_EQ(got["batches_done"], 200);
       std::printf("%s: killed after %d ms, resumed at batch %s\n", mode.c_str(), static_cast<int>(delay.count()), got["recovered_from_batch"].dump().c_str());
-      ASSERT_FALSE(got["recovered_from_batch"].is_null() && got["batches_this_run"] != 300);
+      ASSERT_FALSE(got["recovered_from_batch"].is_null() && got["batches_this_run"] != 200);
       // The checkpoint files restore the exact state, so the rest of the run
       // repeats the uninterrupted one bit for bit; the issue asks for 0.001.
       EXPECT_NEAR(got["auc"].get<double>(), want["auc"].get<double>(), 1e-12) << mode << " killed after " << delay.count() << " ms, recovered at "
                                                                               << got["recovered_from_batch"];
       const uint64_t from = got["recovered_from_batch"].is_null() ? 0 : got["recovered_from_batch"].get<uint64_t>();
-      EXPECT_EQ(got["batches_this_run"].get<uint64_t>() + from, 300u);
+      EXPECT_EQ(got["batches_this_run"].get<uint64_t>() + from, 200u);
     }
   }
 }
