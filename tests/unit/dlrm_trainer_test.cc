@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <numeric>
+#include <random>
 
 #include "memnode/dram_embedding_store.h"
 #include "recsys/trainer.h"
@@ -198,6 +199,36 @@ TEST(DlrmTrainer, SnapshotModesResumeFromTheirFilesExactly) {
     ExpectEveryBatchOnce(log, o.batches);
     EXPECT_EQ(split.dense, whole.dense) << CheckpointModeName(mode);
     EXPECT_TRUE(SameRows(*split.store, *whole.store)) << CheckpointModeName(mode);
+  }
+}
+
+TEST(DlrmTrainer, RelaxedCrashAtRandomBatchesKeepsTheBoundAndThePosition) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 5; ++round) {
+    TempDir dir;
+    DlrmOptions o = Tiny(dir.path(), CheckpointMode::kRelaxed);
+    o.max_gap = 1 + rng() % 5;
+    const uint64_t crash_at = 1 + rng() % (o.batches - 1);
+    std::vector<uint64_t> log;
+    DlrmReport resumed;
+    TrainedRun split = CrashAndResume(o, crash_at, false, &log, &resumed);
+    ASSERT_TRUE(resumed.recovered_from_batch.has_value());
+    EXPECT_EQ(*resumed.recovered_from_batch, crash_at);
+    EXPECT_LE(resumed.recovered_gap, o.max_gap) << "crash at " << crash_at;
+    EXPECT_LE(resumed.max_observed_gap, o.max_gap);
+    ExpectEveryBatchOnce(log, o.batches);
+  }
+}
+
+TEST(DlrmTrainer, CheckpointingDoesNotChangeTheModel) {
+  TempDir dir;
+  DlrmOptions o = Tiny(dir.path(), CheckpointMode::kNone);
+  TrainedRun plain = TrainFresh(o);
+  for (CheckpointMode mode : {CheckpointMode::kRelaxed, CheckpointMode::kStrict}) {
+    o.checkpoint = mode;
+    TrainedRun checked = TrainFresh(o);
+    EXPECT_EQ(checked.dense, plain.dense);
+    EXPECT_EQ(checked.report.eval.auc, plain.report.eval.auc);
   }
 }
 
