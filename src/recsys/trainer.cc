@@ -143,6 +143,11 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       }
       SetDense(rec.state);
       net.SetStepCount(static_cast<int64_t>(rec.oldest_batch));
+      // From here on the restored mix *is* the dense state before batch e.
+      // Say so on disk: the round robin writes only after commits, so a
+      // slice restored at the bound would otherwise be waited for forever,
+      // and a second crash must restore this state, not an older mix.
+      PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, net.flat()));
       next = e;
       report.recovered_gap = rec.gap;
       report.torn_slots = rec.torn_slots;
