@@ -240,9 +240,11 @@ void DenseCheckpoint::WriterLoop() {
     Job job = std::move(queue_.front());
     queue_.pop_front();
     if (!writer_status_.ok()) continue;  // a failed writer writes nothing more
+    busy_ = true;
     lock.unlock();
     Status s = WriteSlot(job.slice, job.batch, job.data.data());
     lock.lock();
+    busy_ = false;
     if (s.ok()) {
       durable_batch_[job.slice] = job.batch;
     } else {
@@ -262,11 +264,18 @@ void DenseCheckpoint::Submit(uint32_t slice, uint64_t batch, const float* state)
 Status DenseCheckpoint::WaitDurable(uint64_t min_batch, uint64_t* waited_ns) {
   const uint64_t t0 = NowNanos();
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] {
-    return !writer_status_.ok() || std::all_of(durable_batch_.begin(), durable_batch_.end(), [&](uint64_t b) { return b >= min_batch; });
-  });
+  auto met = [&] { return std::all_of(durable_batch_.begin(), durable_batch_.end(), [&](uint64_t b) { return b >= min_batch; }); };
+  // Idle with the bound unmet means no queued write can meet it: a bug in
+  // the caller's schedule, reported rather than waited on forever.
+  cv_.wait(lock, [&] { return !writer_status_.ok() || met() || (queue_.empty() && !busy_); });
   if (waited_ns) *waited_ns = NowNanos() - t0;
-  return writer_status_;
+  PRESCIENT_RETURN_IF_ERROR(writer_status_);
+  if (!met()) {
+    const size_t s = std::min_element(durable_batch_.begin(), durable_batch_.end()) - durable_batch_.begin();
+    return Status::Internal(fmt::format("dense checkpoint {}: slice {} is durable at batch {}, below {}, and no write is queued", path_, s,
+                                        durable_batch_[s], min_batch));
+  }
+  return Status::Ok();
 }
 
 Status DenseCheckpoint::WriteAllNow(uint64_t batch, const float* state) {

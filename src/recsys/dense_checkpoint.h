@@ -105,7 +105,7 @@ class DenseCheckpoint {
   std::deque<Job> queue_;
   std::vector<uint64_t> durable_batch_;  // per slice
   Status writer_status_;
-  bool stop_ = false, drop_ = false, closed_ = false;
+  bool stop_ = false, drop_ = false, closed_ = false, busy_ = false;
   std::thread writer_;
 };
 

@@ -66,6 +66,21 @@ TEST(DenseCheckpoint, SlicesRoundTripWithTheirBatches) {
   EXPECT_EQ(DenseCheckpoint::Recover(path, 43, 10, &rec, &ckpt).code(), Status::Code::kInvalidArgument);
 }
 
+TEST(DenseCheckpoint, WaitingForAWriteNobodyQueuedFailsInsteadOfHanging) {
+  TempDir dir;
+  std::unique_ptr<DenseCheckpoint> ckpt;
+  ASSERT_TRUE(DenseCheckpoint::Create(dir.file("dense.ckpt"), Ramp(100, 0), 2, 1, 0, &ckpt).ok());
+  const std::vector<float> s = Ramp(100, 1);
+  ckpt->Submit(0, 3, s.data());
+  ckpt->Submit(1, 3, s.data());
+  EXPECT_TRUE(ckpt->WaitDurable(3).ok());
+  EXPECT_EQ(ckpt->OldestDurable(), 3u);
+  ckpt->Submit(0, 4, s.data());
+  const Status st = ckpt->WaitDurable(4);  // slice 1 stays at 3
+  EXPECT_EQ(st.code(), Status::Code::kInternal);
+  EXPECT_NE(st.message().find("slice 1 is durable at batch 3"), std::string::npos) << st.message();
+}
+
 TEST(DenseCheckpoint, StrictCopiesFollowTheStoresCommit) {
   TempDir dir;
   const std::string path = dir.file("dense.ckpt");
