@@ -51,7 +51,11 @@ Status ParseWidths(const std::string& text, std::vector<int64_t>* out) {
 }
 
 // THE place where stores are made by name. The persistent pool
-// (--pool FILE) and the memory node (--memnode host:port) slot in here.
+// (--pool FILE) and the memory node (--memnode host:port) slot in here:
+// add the flag to DlrmArgs, construct the store below from o.data.Tables(o.dim)
+// (same seed, so InitialRow agrees), and return true from
+// StoreSurvivesRestart so --resume with --checkpoint relaxed|strict is allowed.
+// A pool could also default --checkpoint-dir to FILE + ".ckpt" (see Train).
 Status MakeStore(const DlrmArgs& a, const DlrmOptions& o, std::unique_ptr<EmbeddingStore>* out) {
   if (a.store == "dram") {
     *out = std::make_unique<DramEmbeddingStore>(o.data.Tables(o.dim), o.data.seed);
