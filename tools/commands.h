@@ -21,5 +21,6 @@ void AddTraceCommand(CLI::App& app, int* exit_code);
 void AddSimCommand(CLI::App& app, int* exit_code);
 void AddTrainCommand(CLI::App& app, int* exit_code);
 void AddBenchCommand(CLI::App& app, int* exit_code);
+void AddDlrmCommand(CLI::App& app, int* exit_code);
 
 }  // namespace prescient::cli

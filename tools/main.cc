@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   prescient::cli::AddSimCommand(app, &exit_code);
   prescient::cli::AddTrainCommand(app, &exit_code);
   prescient::cli::AddBenchCommand(app, &exit_code);
+  prescient::cli::AddDlrmCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,94 @@
+// `prescient dlrm train` killed with SIGKILL at random points and resumed.
+// The in-DRAM store dies with the process, so these runs use the baselines
+// whose files hold the rows (stop-the-world, differential); the undo-log
+// modes are crash-tested with the persistent pool, which survives a kill.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "testutil/testutil.h"
+
+namespace prescient {
+namespace {
+
+using testing::BuildPath;
+using testing::Child;
+using testing::TempDir;
+using namespace std::chrono_literals;
+
+nlohmann::json LastJson(const std::string& out) {
+  const size_t end = out.find_last_not_of('\n');
+  const size_t begin = out.rfind('\n', end);
+  return nlohmann::json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin == std::string::npos ? 0 : begin + 1)));
+}
+
+std::vector<std::string> Args(const std::string& mode, const std::string& dir) {
+  return {BuildPath("prescient"), "dlrm", "train", "--small", "--batches", "200", "--seed", "5", "--sparse-opt", "sgd", "--sparse-lr", "0.2",
+          "--checkpoint", mode, "--checkpoint-every", "20", "--full-every", "3", "--checkpoint-dir", dir, "--quiet", "--eval-samples", "2048"};
+}
+
+TEST(DlrmCrash, KilledAtRandomPointsAndResumedMatchesAnUninterruptedRun) {
+  std::mt19937 rng(std::random_device{}());
+  for (const std::string mode : {"stop-the-world", "differential"}) {
+    TempDir ref_dir;
+    Child ref(Args(mode, ref_dir.path()));
+    ASSERT_EQ(ref.Wait(120s), 0) << ref.Stderr();
+    const nlohmann::json want = LastJson(ref.Stdout());
+    ASSERT_EQ(want["batches_done"], 200);
+    ASSERT_TRUE(want["recovered_from_batch"].is_null());
+    for (int round = 0; round < 3; ++round) {
+      TempDir dir;
+      Child victim(Args(mode, dir.path()));
+      const auto delay = std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 1800)(rng));
+      std::this_thread::sleep_for(delay);
+      victim.Kill(SIGKILL);
+      victim.Wait(10s);
+      std::vector<std::string> resume = Args(mode, dir.path());
+      resume.push_back("--resume");
+      Child again(resume);
+      ASSERT_EQ(again.Wait(120s), 0) << mode << " after " << delay.count() << " ms: " << again.Stderr();
+      const nlohmann::json got = LastJson(again.Stdout());
+      EXPECT_EQ(got["batches_done"], 200);
+      std::printf("%s: killed after %d ms, resumed at batch %s\n", mode.c_str(), static_cast<int>(delay.count()), got["recovered_from_batch"].dump().c_str());
+      ASSERT_FALSE(got["recovered_from_batch"].is_null() && got["batches_this_run"] != 200);
+      // The checkpoint files restore the exact state, so the rest of the run
+      // repeats the uninterrupted one bit for bit; the issue asks for 0.001.
+      EXPECT_NEAR(got["auc"].get<double>(), want["auc"].get<double>(), 1e-12) << mode << " killed after " << delay.count() << " ms, recovered at "
+                                                                              << got["recovered_from_batch"];
+      const uint64_t from = got["recovered_from_batch"].is_null() ? 0 : got["recovered_from_batch"].get<uint64_t>();
+      EXPECT_EQ(got["batches_this_run"].get<uint64_t>() + from, 200u);
+    }
+  }
+}
+
+TEST(DlrmCli, WrongFlagsFailClearly) {
+  TempDir dir;
+  struct Case {
+    std::vector<std::string> extra;
+    std::string message;
+  } cases[] = {
+      {{"--placement", "far"}, "--placement far: expected near or host"},
+      {{"--checkpoint", "sometimes"}, "--checkpoint sometimes"},
+      {{"--checkpoint", "stop-the-world"}, "restores rows only"},  // with the default row-wise Adagrad
+      {{"--resume"}, "the embeddings live only in this process's memory"},
+      {{"--store", "floppy"}, "--store floppy: unknown store"},
+      {{"--checkpoint", "differential", "--strict"}, "--strict applies to --checkpoint relaxed"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {BuildPath("prescient"), "dlrm", "train", "--small", "--batches", "2", "--checkpoint-dir", dir.path()};
+    argv.insert(argv.end(), c.extra.begin(), c.extra.end());
+    Child child(argv);
+    EXPECT_EQ(child.Wait(60s), 2) << c.message;
+    EXPECT_NE(child.Stderr().find(c.message), std::string::npos) << child.Stderr();
+  }
+  Child unknown({BuildPath("prescient"), "dlrm", "train", "--bogus"});
+  EXPECT_NE(unknown.Wait(60s), 0);
+}
+
+}  // namespace
+}  // namespace prescient

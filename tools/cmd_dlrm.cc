@@ -1,0 +1,191 @@
+// `prescient dlrm train`: trains the DLRM on the synthetic click log with
+// its embeddings in an EmbeddingStore (DESIGN.md B, issue 6).
+//
+//   prescient dlrm train --batches 2000 --seed 1 [--small] [--placement near|host]
+//       [--checkpoint relaxed|strict|stop-the-world|differential|none] [--resume] ...
+//
+// Progress goes to stderr; the last line on stdout is one JSON object with
+// at least batches_done, auc, loss, samples_per_s and recovered_from_batch.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "list_flags.h"
+#include "memnode/dram_embedding_store.h"
+#include "recsys/trainer.h"
+
+namespace prescient::cli {
+
+namespace {
+
+struct DlrmArgs {
+  std::string store = "dram";
+  std::string placement = "near", checkpoint = "relaxed", dense_opt = "adagrad", sparse_opt = "adagrad", pooling = "sum";
+  std::string checkpoint_dir, json, bottom, top;
+  bool small = false, strict = false, resume = false, quiet = false;
+  uint64_t seed = 1, batches = 2000, rows = 0;
+  uint32_t dim = 0, batch_size = 0, hot = 1, checkpoint_every = 100, full_every = 8, max_gap = 8, dense_slices = 0, eval_every = 0,
+           eval_samples = 0;
+  double lr = 0.05, sparse_lr = 0.05;
+  int threads = 1;
+};
+
+int Fail(const std::string& message) {
+  fmt::print(stderr, "prescient dlrm train: {}\n", message);
+  return 2;
+}
+
+Status ParseWidths(const std::string& text, std::vector<int64_t>* out) {
+  out->clear();
+  for (const std::string& w : SplitList(text)) {
+    char* end = nullptr;
+    const long long v = std::strtoll(w.c_str(), &end, 10);
+    if (end == w.c_str() || *end != '\0' || v < 1) return Status::InvalidArgument(fmt::format("'{}' is not a layer width", w));
+    out->push_back(v);
+  }
+  return Status::Ok();
+}
+
+// THE place where stores are made by name. The persistent pool
+// (--pool FILE) and the memory node (--memnode host:port) slot in here:
+// add the flag to DlrmArgs, construct the store below from o.data.Tables(o.dim)
+// (same seed, so InitialRow agrees), and return true from
+// StoreSurvivesRestart so --resume with --checkpoint relaxed|strict is allowed.
+// A pool could also default --checkpoint-dir to FILE + ".ckpt" (see Train).
+Status MakeStore(const DlrmArgs& a, const DlrmOptions& o, std::unique_ptr<EmbeddingStore>* out) {
+  if (a.store == "dram") {
+    *out = std::make_unique<DramEmbeddingStore>(o.data.Tables(o.dim), o.data.seed);
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(fmt::format("--store {}: unknown store (known: dram)", a.store));
+}
+// Whether the store outlives this process (a resume needs one, unless the
+// checkpoint files hold the rows themselves).
+bool StoreSurvivesRestart(const DlrmArgs& a) { return a.store != "dram"; }
+
+int Train(const DlrmArgs& a) {
+  DlrmOptions o;
+  // --small: a minute-scale configuration for CI and quick checks.
+  o.data.max_rows = a.small ? 2000 : 100000;
+  o.dim = a.small ? 8 : 16;
+  o.batch_size = a.small ? 128 : 256;
+  o.eval_samples = a.small ? 8192 : 16384;
+  if (a.small) o.bottom = o.top = {32};
+  if (a.rows) o.data.max_rows = a.rows;
+  if (a.dim) o.dim = a.dim;
+  if (a.batch_size) o.batch_size = a.batch_size;
+  if (a.eval_samples) o.eval_samples = a.eval_samples;
+  if (!a.bottom.empty()) {
+    if (Status s = ParseWidths(a.bottom, &o.bottom); !s.ok()) return Fail("--bottom: " + s.message());
+  }
+  if (!a.top.empty()) {
+    if (Status s = ParseWidths(a.top, &o.top); !s.ok()) return Fail("--top: " + s.message());
+  }
+  o.data.seed = a.seed;
+  o.data.hot = a.hot;
+  o.batches = a.batches;
+  o.dense_lr = a.lr;
+  o.sparse.lr = static_cast<float>(a.sparse_lr);
+  o.threads = a.threads;
+  o.checkpoint_every = a.checkpoint_every;
+  o.full_every = a.full_every;
+  o.max_gap = a.max_gap;
+  o.dense_slices = a.dense_slices;
+  o.eval_every = a.eval_every;
+  o.progress = !a.quiet;
+  o.checkpoint_dir = a.checkpoint_dir.empty() ? "dlrm-checkpoint" : a.checkpoint_dir;
+
+  if (a.placement == "near") o.placement = Placement::kNear;
+  else if (a.placement == "host") o.placement = Placement::kHost;
+  else return Fail(fmt::format("--placement {}: expected near or host", a.placement));
+  if (a.checkpoint == "relaxed" || a.checkpoint == "undo") o.checkpoint = a.strict ? CheckpointMode::kStrict : CheckpointMode::kRelaxed;
+  else if (a.checkpoint == "strict") o.checkpoint = CheckpointMode::kStrict;
+  else if (a.checkpoint == "stop-the-world") o.checkpoint = CheckpointMode::kStopTheWorld;
+  else if (a.checkpoint == "differential") o.checkpoint = CheckpointMode::kDifferential;
+  else if (a.checkpoint == "none") o.checkpoint = CheckpointMode::kNone;
+  else return Fail(fmt::format("--checkpoint {}: expected relaxed (or undo), strict, stop-the-world, differential or none", a.checkpoint));
+  if (a.strict && o.checkpoint != CheckpointMode::kStrict) return Fail(fmt::format("--strict applies to --checkpoint relaxed, not {}", a.checkpoint));
+  if (a.dense_opt == "sgd") o.dense_optimizer = DenseOptimizer::kSgd;
+  else if (a.dense_opt == "adagrad") o.dense_optimizer = DenseOptimizer::kAdagrad;
+  else return Fail(fmt::format("--dense-opt {}: expected sgd or adagrad", a.dense_opt));
+  if (a.sparse_opt == "sgd") o.sparse.kind = SparseOptimizer::kSgd;
+  else if (a.sparse_opt == "adagrad") o.sparse.kind = SparseOptimizer::kRowWiseAdagrad;
+  else return Fail(fmt::format("--sparse-opt {}: expected sgd or adagrad (row-wise)", a.sparse_opt));
+  if (a.pooling == "sum") o.pooling = Pooling::kSum;
+  else if (a.pooling == "mean") o.pooling = Pooling::kMean;
+  else return Fail(fmt::format("--pooling {}: expected sum or mean", a.pooling));
+  if (Status s = o.Validate(); !s.ok()) return Fail(s.message());
+  if (a.resume && !StoreSurvivesRestart(a) && (o.checkpoint == CheckpointMode::kRelaxed || o.checkpoint == CheckpointMode::kStrict)) {
+    return Fail(fmt::format("--resume with --store {} and --checkpoint {}: the embeddings live only in this process's memory; "
+                            "use a persistent store, or --checkpoint stop-the-world|differential, whose files hold the rows",
+                            a.store, CheckpointModeName(o.checkpoint)));
+  }
+
+  std::unique_ptr<EmbeddingStore> store;
+  if (Status s = MakeStore(a, o, &store); !s.ok()) return Fail(s.message());
+  std::unique_ptr<DlrmTrainer> trainer;
+  if (Status s = DlrmTrainer::Open(o, store.get(), a.resume, &trainer); !s.ok()) return Fail(s.message());
+  fmt::print(stderr, "prescient dlrm train: {} tables of dim {} on {}, placement {}, checkpoint {}, batches {} -> {} of {}\n",
+             o.data.Tables(o.dim).size(), o.dim, store->describe(), PlacementName(o.placement), CheckpointModeName(o.checkpoint),
+             trainer->next_batch(), o.batches, o.batch_size);
+  if (Status s = trainer->Train(); !s.ok()) return Fail(s.message());
+  DlrmReport report;
+  if (Status s = trainer->Finish(&report); !s.ok()) return Fail(s.message());
+  fmt::print(stderr, "held-out: loss {:.4f}, accuracy {:.4f}, AUC {:.4f} (the hidden rule's own logits: AUC {:.4f}, loss {:.4f}); "
+             "{:.0f} samples/s; checkpoint {:.2f}% of training time\n",
+             report.eval.loss, report.eval.accuracy, report.eval.auc, report.ceiling.auc, report.ceiling.loss, report.samples_per_s,
+             report.checkpoint_overhead_pct);
+  const nlohmann::json j = report.ToJson();
+  if (!a.json.empty()) {
+    std::ofstream f(a.json);
+    f << j.dump(2) << "\n";
+    if (!f) return Fail(fmt::format("cannot write {}", a.json));
+  }
+  fmt::print("{}\n", j.dump());
+  return 0;
+}
+
+}  // namespace
+
+void AddDlrmCommand(CLI::App& app, int* exit_code) {
+  auto* dlrm = app.add_subcommand("dlrm", "Recommendation training with embeddings in a persistent, near-memory pool");
+  dlrm->require_subcommand(1);
+  auto* cmd = dlrm->add_subcommand("train", "Train a DLRM on a synthetic Criteo-shaped click log");
+  auto a = std::make_shared<DlrmArgs>();
+  cmd->add_option("--store", a->store, "Where the embedding tables live: dram")->capture_default_str();
+  cmd->add_flag("--small", a->small, "A small configuration (2000 rows per table, dim 8, batch 128)");
+  cmd->add_option("--batches", a->batches, "Train until this many batches are done")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the data, the hidden rule and the initial weights")->capture_default_str();
+  cmd->add_option("--rows", a->rows, "Rows per table: Criteo's cardinalities capped here (default 100000, --small 2000)");
+  cmd->add_option("--dim", a->dim, "Embedding dimension (default 16, --small 8)");
+  cmd->add_option("--batch-size", a->batch_size, "Samples per batch (default 256, --small 128)");
+  cmd->add_option("--hot", a->hot, "Indices per sparse feature per sample")->capture_default_str();
+  cmd->add_option("--bottom", a->bottom, "Bottom MLP hidden widths, comma-separated (default 64,32; --small 32)");
+  cmd->add_option("--top", a->top, "Top MLP hidden widths, comma-separated (default 64,32; --small 32)");
+  cmd->add_option("--lr", a->lr, "Dense learning rate")->capture_default_str();
+  cmd->add_option("--sparse-lr", a->sparse_lr, "Embedding learning rate")->capture_default_str();
+  cmd->add_option("--dense-opt", a->dense_opt, "Dense optimizer: sgd or adagrad")->capture_default_str();
+  cmd->add_option("--sparse-opt", a->sparse_opt, "Embedding optimizer: sgd or adagrad (row-wise)")->capture_default_str();
+  cmd->add_option("--pooling", a->pooling, "Bag pooling: sum or mean")->capture_default_str();
+  cmd->add_option("--placement", a->placement, "near: the store pools and updates; host: rows come to the trainer and go back")->capture_default_str();
+  cmd->add_option("--checkpoint", a->checkpoint, "relaxed (undo), strict, stop-the-world, differential or none")->capture_default_str();
+  cmd->add_flag("--strict", a->strict, "With relaxed: keep the dense checkpoint exactly at the embeddings' batch");
+  cmd->add_option("--max-gap", a->max_gap, "relaxed: batches the dense checkpoint may trail the embeddings")->capture_default_str();
+  cmd->add_option("--dense-slices", a->dense_slices, "relaxed: slices of the dense state (0: (max-gap + 1) / 2)")->capture_default_str();
+  cmd->add_option("--checkpoint-every", a->checkpoint_every, "stop-the-world, differential: batches between checkpoints")->capture_default_str();
+  cmd->add_option("--full-every", a->full_every, "differential: diffs between full checkpoints")->capture_default_str();
+  cmd->add_option("--checkpoint-dir", a->checkpoint_dir, "Directory of the checkpoint files (default ./dlrm-checkpoint)");
+  cmd->add_flag("--resume", a->resume, "Continue from the recovered batch after a crash");
+  cmd->add_option("--eval-every", a->eval_every, "Batches between held-out evaluations (0: at the end)")->capture_default_str();
+  cmd->add_option("--eval-samples", a->eval_samples, "Held-out samples (default 16384, --small 8192)");
+  cmd->add_option("--threads", a->threads, "Torch threads (1 is deterministic)")->capture_default_str();
+  cmd->add_option("--json", a->json, "Also write the report here");
+  cmd->add_flag("--quiet", a->quiet, "No progress lines");
+  cmd->callback([a, exit_code] { *exit_code = Train(*a); });
+}
+
+}  // namespace prescient::cli
