@@ -95,7 +95,8 @@ class PaperRunner {
     progress_ = &progress;
     Status st = CaptureAll();
     for (PaperWorkload& w : run_->workloads) {
-      if (st.ok()) st = Train(&w);
+      if (!st.ok()) break;
+      st = Train(&w);
       if (st.ok() && o_.sim()) st = Simulate(w);
       if (st.ok() && o_.runtime()) st = Measure(&w);
       if (!st.ok()) {

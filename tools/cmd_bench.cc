@@ -43,7 +43,7 @@ int Paper(const PaperArgs& a) {
     o.reps = 1;
     o.epochs = 1;
     o.max_steps = 300;
-    o.cell_timeout_s = 300;
+    o.cell_timeout_s = 1200;  // a deadline against hangs: a loaded VM has taken 5+ min for one --small capture
     o.runtime_locals = {50};  // the row the evaluation quotes; every size takes ~4x as long
     o.ablations = false;
   }
@@ -215,7 +215,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   paper->add_option("--max-steps", a->max_steps, "Cap on training steps (default none; 300 with --quick)");
   paper->add_option("--capture", a->capture, "Capture cache for the access traces (default 10%)");
   paper->add_option("--models", a->models, "Use DIR/W.model for each workload instead of training")->check(CLI::ExistingDirectory);
-  paper->add_option("--timeout", a->timeout_s, "Seconds after which one step is killed and the run fails (default 3600; 300 with --quick)");
+  paper->add_option("--timeout", a->timeout_s, "Seconds after which one step is killed and the run fails (default 3600; 1200 with --quick)");
   paper->add_option("--seed", a->seed, "Seed of the workloads' inputs, the training and the run order")->capture_default_str();
   paper->callback([a, exit_code] { *exit_code = Paper(*a); });
 
