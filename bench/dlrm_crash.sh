@@ -37,7 +37,7 @@ done
 mkdir -p "$work"
 [ -n "$json" ] || json="$work/summary.json"
 read -r -a mode_list <<<"$modes"
-base=(dlrm train --small --seed "$seed" --threads 1 --quiet --checkpoint-every 10 --full-every 3)
+base=(dlrm train --small --seed "$seed" --threads 1 --quiet --checkpoint-every 10 --full-every 3 --report-digests)
 common=("${base[@]}" --batches "$batches")
 
 # A JSON value from the report's single line: a number, null, "string" or [array].

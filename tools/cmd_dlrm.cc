@@ -35,7 +35,7 @@ struct DlrmArgs {
   std::string placement = "near", checkpoint = "relaxed", dense_opt = "adagrad", sparse_opt = "adagrad", pooling = "sum";
   std::string checkpoint_dir, json, bottom, top;
   std::string pool, memnode, pool_latency, pool_undo_log = "auto", digest_log;
-  bool small = false, strict = false, resume = false, quiet = false;
+  bool small = false, strict = false, resume = false, quiet = false, report_digests = false;
   uint64_t seed = 1, batches = 2000, rows = 0;
   uint32_t dim = 0, batch_size = 0, hot = 1, checkpoint_every = 100, full_every = 8, max_gap = 8, dense_slices = 0, eval_every = 0,
            eval_samples = 0;
@@ -244,8 +244,13 @@ int Train(DlrmArgs a) {
   }
   if (Status s = DlrmTrainer::Open(o, store.get(), a.resume, &trainer); !s.ok()) return Fail(s.message());
   // The state training starts from, for the fault-injection checks.
+  // (A pass over every row: only when asked, as a big remote pool would pay it on the link.)
   Digests start;
-  if (Status s = DigestAll(*store, *trainer, &start); !s.ok()) return Fail(s.message());
+  if (a.report_digests || digest_log) {
+    if (Status s = DigestAll(*store, *trainer, &start); !s.ok()) return Fail(s.message());
+  }
+  auto* remote = dynamic_cast<RemoteEmbeddingStore*>(store.get());
+  const uint64_t wire0 = remote ? remote->bytes_sent() + remote->bytes_received() : 0;
   if (digest_log) {
     if (Status s = log_digests(trainer->next_batch()); !s.ok()) return Fail(s.message());
   }
@@ -253,6 +258,7 @@ int Train(DlrmArgs a) {
              o.data.Tables(o.dim).size(), o.dim, store->describe(), PlacementName(o.placement), CheckpointModeName(o.checkpoint),
              trainer->next_batch(), o.batches, o.batch_size);
   if (Status s = trainer->Train(); !s.ok()) return Fail(s.message());
+  const uint64_t wire_bytes = remote ? remote->bytes_sent() + remote->bytes_received() - wire0 : 0;
   if (!digest_status.ok()) return Fail(digest_status.message());
   if (digest_log) std::fclose(digest_log);
   DlrmReport report;
@@ -262,10 +268,17 @@ int Train(DlrmArgs a) {
              report.eval.loss, report.eval.accuracy, report.eval.auc, report.ceiling.auc, report.ceiling.loss, report.samples_per_s,
              report.checkpoint_overhead_pct);
   nlohmann::json j = report.ToJson();
-  j["start_emb_digest"] = start.emb;
-  j["start_dense_digest"] = start.dense;
-  j["start_slice_digests"] = start.slices;
+  if (remote) {
+    // What really crossed the link while training (frames, headers included;
+    // the node keeps Prepare's indices, so Lookup and Update do not resend them).
+    j["wire_bytes_per_batch"] = report.batches_this_run ? static_cast<double>(wire_bytes) / static_cast<double>(report.batches_this_run) : 0.0;
+  }
   j["recovered_slice_batches"] = trainer->RecoveredSliceBatches();
+  if (a.report_digests || digest_log) {
+    j["start_emb_digest"] = start.emb;
+    j["start_dense_digest"] = start.dense;
+    j["start_slice_digests"] = start.slices;
+  }
   if (!a.json.empty()) {
     std::ofstream f(a.json);
     f << j.dump(2) << "\n";
@@ -287,6 +300,7 @@ void AddDlrmCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--memnode", a->memnode, "Keep the tables in the pool a memory node serves (HOST:PORT)");
   cmd->add_option("--pool-latency", a->pool_latency, "--pool: extra PMEM-like latency: pmem, pmem:DRAM_NS, READ_NS,WRITE_NS or off");
   cmd->add_option("--pool-undo-log", a->pool_undo_log, "--pool: on, off or auto (off for stop-the-world/differential)")->capture_default_str();
+  cmd->add_flag("--report-digests", a->report_digests, "Report digests of the rows and dense state training starts from (fault injection)");
   cmd->add_option("--digest-log", a->digest_log, "Append 'BATCH EMB DENSE SLICES' digests at the start and after every commit (fault injection)");
   cmd->add_flag("--small", a->small, "A small configuration (2000 rows per table, dim 8, batch 128)");
   cmd->add_option("--batches", a->batches, "Train until this many batches are done")->capture_default_str();
