@@ -1,55 +1,77 @@
 #!/usr/bin/env bash
-# DLRM training throughput, checkpoint overhead and trainer<->store bytes
-# for each placement and checkpoint mode, on one store (default dram), runs
-# interleaved REPS times so machine load hits every configuration alike.
-# Every configuration uses SGD for the embeddings, the only sparse optimizer
-# the snapshot baselines can restore (docs/decisions.md D84).
+# DLRM training through a memory node, embedding-dominated (issue 6,
+# "Benchmark"): each configuration trains on its own pool file in /dev/shm
+# (tmpfs, with PMEM-like latency injected: reads 3x, writes 7x DRAM), served
+# by `prescient memnode --pool` over loopback. Configurations run
+# interleaved REPS times so machine load hits them alike; medians reported.
 #
-#   BATCHES=400 REPS=3 HOT=1 STORE=dram EXTRA="..."   bash bench/dlrm_bench.sh
-# Prints one row per configuration (medians) and writes results/dlrm_bench.json.
+#   BATCHES=200 REPS=1 HOT=8 ROWS=100000 LATENCY=pmem POOL_DIR=/dev/shm EXTRA="..." bash bench/dlrm_bench.sh
+#
+# Configurations (placement / checkpoint / the node's undo log):
+#   near relaxed  undo    the design: near-memory ops, undo log, relaxed dense checkpoint
+#   near none     undo    the same without dense checkpointing (checkpoint overhead base)
+#   host stw      no-undo the baseline: rows to the trainer and back, stop-the-world
+#   host none     no-undo host placement without checkpoints
+# Row-wise Adagrad everywhere (every mode restores it since D86).
+# Prints a table with the ratios and writes results/dlrm_bench.json. Needs
+# only bash and the prescient binary (its JSON report line).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-BATCHES="${BATCHES:-400}"
-REPS="${REPS:-3}"
-HOT="${HOT:-1}"
-STORE="${STORE:-dram}"
-EXTRA="${EXTRA:-}"
+BATCHES="${BATCHES:-200}" REPS="${REPS:-1}" HOT="${HOT:-8}" ROWS="${ROWS:-100000}" LATENCY="${LATENCY:-pmem}"
+POOL_DIR="${POOL_DIR:-/dev/shm}" EXTRA="${EXTRA:-}" CKPT_EVERY="${CKPT_EVERY:-50}"
 bin=build/prescient
 [ -x "$bin" ] || { echo "missing $bin: build first"; exit 2; }
 out=results/dlrm_bench
 mkdir -p "$out"
-configs=(
-  "near none"
-  "host none"
-  "near relaxed"
-  "near strict"
-  "near stop-the-world"
-  "near differential"
-  "host stop-the-world"
-)
+work=$(mktemp -d "$POOL_DIR/dlrm_bench.XXXXXX")
+memnode_pid=""
+cleanup() { [ -n "$memnode_pid" ] && kill "$memnode_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+jget() { grep -o "\"$2\":\(\"[^\"]*\"\|[^,}]*\)" <<<"$1" | head -1 | sed "s/^\"$2\"://; s/\"//g"; }
+
+configs=("near relaxed undo" "near none undo" "host stop-the-world no-undo" "host none no-undo")
+# shellcheck disable=SC2206
+model=(--rows "$ROWS" --hot "$HOT" --seed 1 --threads 1 --quiet $EXTRA)
 for rep in $(seq "$REPS"); do
   for c in "${configs[@]}"; do
     set -- $c
-    ckdir=$(mktemp -d)
-    # shellcheck disable=SC2086
-    "$bin" dlrm train --store "$STORE" --batches "$BATCHES" --hot "$HOT" --sparse-opt sgd --sparse-lr 0.2 --placement "$1" --checkpoint "$2" \
-      --checkpoint-every 50 --checkpoint-dir "$ckdir" --quiet $EXTRA 2>/dev/null | tail -1 > "$out/$1-$2-$rep.json"
-    rm -rf "$ckdir"
+    name="$1-$2-$rep" pool="$work/$1-$2.pool"
+    rm -rf "$pool" "$pool.ckpt"
+    "$bin" dlrm train "${model[@]}" --batches 0 --pool "$pool" --checkpoint none >/dev/null 2>"$out/$name.err" || { echo "creating $pool failed"; exit 1; }
+    node=(--pool "$pool" --pool-latency "$LATENCY")
+    [ "$3" = no-undo ] && node+=(--pool-no-undo-log)
+    rm -f "$work/port"
+    "$bin" memnode --listen 127.0.0.1:0 --port-file "$work/port" "${node[@]}" 2>>"$out/$name.err" &
+    memnode_pid=$!
+    for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+    "$bin" dlrm train "${model[@]}" --batches "$BATCHES" --memnode "127.0.0.1:$(tr -d '\n' <"$work/port")" --placement "$1" \
+      --checkpoint "$2" --checkpoint-every "$CKPT_EVERY" --checkpoint-dir "$pool.ckpt" 2>>"$out/$name.err" | tail -1 >"$out/$name.json"
+    kill "$memnode_pid" 2>/dev/null; wait "$memnode_pid" 2>/dev/null; memnode_pid=""
+    rm -rf "$pool" "$pool.ckpt"
   done
 done
-python3 - "$out" "$REPS" "${configs[@]}" <<'PY'
-import json, statistics, sys
-out, reps, configs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-rows = []
-print(f"{'placement':9} {'checkpoint':15} {'samples/s':>10} {'ckpt %':>7} {'ckpt MB':>8} {'link KB/batch':>13} {'AUC':>7}")
-for c in configs:
-    p, m = c.split()
-    runs = [json.load(open(f"{out}/{p}-{m}-{r}.json")) for r in range(1, reps + 1)]
-    med = lambda k: statistics.median(r[k] for r in runs)
-    row = {"placement": p, "checkpoint": m, "samples_per_s": med("samples_per_s"), "checkpoint_overhead_pct": med("checkpoint_overhead_pct"),
-           "checkpoint_bytes": med("checkpoint_bytes"), "link_bytes_per_batch": med("link_bytes_per_batch"), "auc": med("auc"), "runs": runs}
-    rows.append(row)
-    print(f"{p:9} {m:15} {row['samples_per_s']:10.0f} {row['checkpoint_overhead_pct']:7.2f} {row['checkpoint_bytes']/1e6:8.1f} "
-          f"{row['link_bytes_per_batch']/1e3:13.1f} {row['auc']:7.4f}")
-json.dump(rows, open("results/dlrm_bench.json", "w"), indent=1)
-PY
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+metric() {  # $1 placement-checkpoint, $2 key
+  for r in $(seq "$REPS"); do jget "$(cat "$out/$1-$r.json")" "$2"; done | median
+}
+printf '%-9s %-15s %-8s %10s %8s %13s %8s\n' placement checkpoint undo samples/s ckpt% "link KB/batch" AUC
+json="["
+for c in "${configs[@]}"; do
+  set -- $c
+  k="$1-$2"
+  sps=$(metric "$k" samples_per_s) pct=$(metric "$k" checkpoint_overhead_pct) link=$(metric "$k" link_bytes_per_batch) auc=$(metric "$k" auc)
+  printf '%-9s %-15s %-8s %10.0f %8.2f %13.1f %8.4f\n' "$1" "$2" "$3" "$sps" "$pct" "$(awk -v l="$link" 'BEGIN { print l / 1000 }')" "$auc"
+  [ "$json" = "[" ] || json="$json,"
+  json="$json{\"placement\":\"$1\",\"checkpoint\":\"$2\",\"undo_log\":$([ "$3" = undo ] && echo true || echo false),\"samples_per_s\":$sps,\"checkpoint_overhead_pct\":$pct,\"link_bytes_per_batch\":$link,\"auc\":$auc}"
+  eval "sps_${1}_${2//-/_}=$sps link_${1}_${2//-/_}=$link pct_${1}_${2//-/_}=$pct"
+done
+json="$json]"
+speedup=$(awk -v a="$sps_near_relaxed" -v b="$sps_host_stop_the_world" 'BEGIN { printf "%.2f", a / b }')
+bytes=$(awk -v a="$link_host_stop_the_world" -v b="$link_near_relaxed" 'BEGIN { printf "%.2f", a / b }')
+tput_cost=$(awk -v a="$sps_near_relaxed" -v b="$sps_near_none" 'BEGIN { printf "%.2f", 100 * (1 - a / b) }')
+echo "near+undo+relaxed vs host+stop-the-world: ${speedup}x samples/s; host moves ${bytes}x the bytes per batch"
+echo "relaxed checkpoint: ${pct_near_relaxed}% of training time on the training thread; throughput cost vs no checkpoint ${tput_cost}%"
+printf '{"batches":%d,"reps":%d,"hot":%d,"rows":%d,"latency":"%s","configs":%s,"speedup_near_relaxed_vs_host_stw":%s,"host_over_near_bytes":%s,"relaxed_checkpoint_overhead_pct":%s,"relaxed_throughput_cost_pct":%s}\n' \
+  "$BATCHES" "$REPS" "$HOT" "$ROWS" "$LATENCY" "$json" "$speedup" "$bytes" "$pct_near_relaxed" "$tput_cost" >results/dlrm_bench.json
+echo "wrote results/dlrm_bench.json"

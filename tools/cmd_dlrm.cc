@@ -1,8 +1,10 @@
 // `prescient dlrm train`: trains the DLRM on the synthetic click log with
 // its embeddings in an EmbeddingStore (DESIGN.md B, issue 6).
 //
-//   prescient dlrm train --batches 2000 --seed 1 [--small] [--placement near|host]
-//       [--checkpoint relaxed|strict|stop-the-world|differential|none] [--resume] ...
+//   prescient dlrm train [--pool FILE | --memnode HOST:PORT] --batches 2000 --seed 1 [--small]
+//       [--placement near|host] [--checkpoint relaxed|strict|stop-the-world|differential|none] [--resume] ...
+//
+// Without --pool or --memnode the tables live in this process's DRAM.
 //
 // Progress goes to stderr; the last line on stdout is one JSON object with
 // at least batches_done, auc, loss, samples_per_s and recovered_from_batch.
@@ -11,11 +13,17 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
 #include "list_flags.h"
+
+#include "common/file_io.h"
 #include "memnode/dram_embedding_store.h"
+#include "memnode/pmem_embedding_store.h"
+#include "transport/remote_embedding_store.h"
 #include "recsys/trainer.h"
 
 namespace prescient::cli {
@@ -26,7 +34,8 @@ struct DlrmArgs {
   std::string store = "dram";
   std::string placement = "near", checkpoint = "relaxed", dense_opt = "adagrad", sparse_opt = "adagrad", pooling = "sum";
   std::string checkpoint_dir, json, bottom, top;
-  bool small = false, strict = false, resume = false, quiet = false;
+  std::string pool, memnode, pool_latency, pool_undo_log = "auto", digest_log;
+  bool small = false, strict = false, resume = false, quiet = false, report_digests = false;
   uint64_t seed = 1, batches = 2000, rows = 0;
   uint32_t dim = 0, batch_size = 0, hot = 1, checkpoint_every = 100, full_every = 8, max_gap = 8, dense_slices = 0, eval_every = 0,
            eval_samples = 0;
@@ -50,24 +59,112 @@ Status ParseWidths(const std::string& text, std::vector<int64_t>* out) {
   return Status::Ok();
 }
 
-// THE place where stores are made by name. The persistent pool
-// (--pool FILE) and the memory node (--memnode host:port) slot in here:
-// add the flag to DlrmArgs, construct the store below from o.data.Tables(o.dim)
-// (same seed, so InitialRow agrees), and return true from
-// StoreSurvivesRestart so --resume with --checkpoint relaxed|strict is allowed.
-// A pool could also default --checkpoint-dir to FILE + ".ckpt" (see Train).
+// THE place where stores are made by name:
+//   --store dram (default)    this process's memory; gone with it;
+//   --pool FILE               a local PmemEmbeddingStore: created with the
+//                             model's tables and seed when FILE is absent,
+//                             opened and recovered (undo log rolled back)
+//                             when present; a corrupt or foreign file is
+//                             refused by the pool and never overwritten;
+//   --memnode HOST:PORT       the pool a memory node serves (its own --pool).
 Status MakeStore(const DlrmArgs& a, const DlrmOptions& o, std::unique_ptr<EmbeddingStore>* out) {
+  const std::vector<TableSpec> tables = o.data.Tables(o.dim);
   if (a.store == "dram") {
-    *out = std::make_unique<DramEmbeddingStore>(o.data.Tables(o.dim), o.data.seed);
+    *out = std::make_unique<DramEmbeddingStore>(tables, o.data.seed);
     return Status::Ok();
   }
-  return Status::InvalidArgument(fmt::format("--store {}: unknown store (known: dram)", a.store));
+  if (a.store == "pool") {
+    PmemPoolOptions po;
+    // The snapshot baselines recover from their own files; an undo log
+    // under them would charge them for a guarantee they do not use (D87).
+    const bool snapshots = o.checkpoint == CheckpointMode::kStopTheWorld || o.checkpoint == CheckpointMode::kDifferential;
+    if (a.pool_undo_log == "on") po.undo_log = true;
+    else if (a.pool_undo_log == "off") po.undo_log = false;
+    else if (a.pool_undo_log == "auto") po.undo_log = !snapshots;
+    else return Status::InvalidArgument(fmt::format("--pool-undo-log {}: expected on, off or auto", a.pool_undo_log));
+    if (!po.undo_log && !snapshots && o.checkpoint != CheckpointMode::kNone) {
+      return Status::InvalidArgument(fmt::format("--checkpoint {} keeps the embeddings with the pool's undo log; it cannot be off",
+                                                 CheckpointModeName(o.checkpoint)));
+    }
+    if (!a.pool_latency.empty()) PRESCIENT_RETURN_IF_ERROR(ParsePoolLatency(a.pool_latency, &po.latency));
+    Status st;
+    auto store = PmemEmbeddingStore::OpenOrCreate(a.pool, tables, o.data.seed, po, &st);
+    if (store == nullptr) return st;
+    const PoolRecovery& r = store->recovery();
+    if (r.rolled_back) spdlog::info("dlrm: pool {} rolled back batch {} ({} rows) in {:.3f} s", a.pool, r.batch, r.rows_restored, r.seconds);
+    if (r.torn) spdlog::warn("dlrm: pool {} holds part of batch {} (no undo log); the checkpoint restores it", a.pool, r.batch);
+    *out = std::move(store);
+    return Status::Ok();
+  }
+  if (a.store == "memnode") {
+    Status st;
+    auto store = RemoteEmbeddingStore::Connect(a.memnode, {}, &st);
+    if (store == nullptr) return st;
+    // Start() checks the shapes; the rows must also have begun from this seed.
+    if (store->seed() != o.data.seed) {
+      return Status::InvalidArgument(fmt::format("the memory node's pool ({}) was initialised with seed {}, this run uses {}",
+                                                 store->describe(), store->seed(), o.data.seed));
+    }
+    *out = std::move(store);
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(fmt::format("--store {}: unknown store (known: dram, pool, memnode)", a.store));
 }
 // Whether the store outlives this process (a resume needs one, unless the
 // checkpoint files hold the rows themselves).
 bool StoreSurvivesRestart(const DlrmArgs& a) { return a.store != "dram"; }
 
-int Train(const DlrmArgs& a) {
+// Digests for fault injection: every row and Adagrad accumulator of every
+// table, and the dense state, whole and per checkpoint slice. A reference
+// run logs them per batch (--digest-log); a recovered run prints them as of
+// the recovered batch, so a driver can check both bit for bit.
+std::string Hex(uint64_t v) { return fmt::format("{:016x}", v); }
+
+Status DigestStore(EmbeddingStore& store, std::string* out) {
+  std::string parts;
+  std::vector<uint32_t> ids;
+  std::vector<float> buf;
+  for (uint32_t t = 0; t < store.tables().size(); ++t) {
+    const TableSpec& spec = store.tables()[t];
+    for (uint64_t first = 0; first < spec.rows; first += 16384) {
+      const uint64_t n = std::min<uint64_t>(16384, spec.rows - first);
+      ids.resize(n);
+      for (uint64_t i = 0; i < n; ++i) ids[i] = static_cast<uint32_t>(first + i);
+      buf.resize(n * (spec.dim + 1));
+      PRESCIENT_RETURN_IF_ERROR(store.GatherRows(t, ids, buf.data()));
+      PRESCIENT_RETURN_IF_ERROR(store.GatherAdagradState(t, ids, buf.data() + n * spec.dim));
+      const uint64_t h = Fnv1a64(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size() * sizeof(float)));
+      parts.append(reinterpret_cast<const char*>(&h), sizeof h);
+    }
+  }
+  *out = Hex(Fnv1a64(parts));
+  return Status::Ok();
+}
+
+std::string DigestFloats(const float* p, size_t n) { return Hex(Fnv1a64(std::string_view(reinterpret_cast<const char*>(p), n * sizeof(float)))); }
+
+struct Digests {
+  std::string emb, dense;
+  std::vector<std::string> slices;
+};
+
+Status DigestAll(EmbeddingStore& store, const DlrmTrainer& trainer, Digests* d) {
+  PRESCIENT_RETURN_IF_ERROR(DigestStore(store, &d->emb));
+  const std::vector<float> dense = trainer.DenseState();
+  d->dense = DigestFloats(dense.data(), dense.size());
+  d->slices.clear();
+  for (const auto& [b, e] : trainer.DenseSlices()) d->slices.push_back(DigestFloats(dense.data() + b, e - b));
+  return Status::Ok();
+}
+
+int Train(DlrmArgs a) {
+  // Logs go to stderr: stdout's last line is the JSON report.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("dlrm"));
+  if (!a.pool.empty() && !a.memnode.empty()) return Fail("--pool and --memnode are two different stores; give one");
+  if ((!a.pool.empty() || !a.memnode.empty()) && a.store != "dram") return Fail("--store is implied by --pool / --memnode");
+  if (!a.pool.empty()) a.store = "pool";
+  if (!a.memnode.empty()) a.store = "memnode";
+  if (a.store != "pool" && (!a.pool_latency.empty() || a.pool_undo_log != "auto")) return Fail("--pool-latency and --pool-undo-log need --pool FILE (a memory node takes its own)");
   DlrmOptions o;
   // --small: a minute-scale configuration for CI and quick checks.
   o.data.max_rows = a.small ? 2000 : 100000;
@@ -97,7 +194,9 @@ int Train(const DlrmArgs& a) {
   o.dense_slices = a.dense_slices;
   o.eval_every = a.eval_every;
   o.progress = !a.quiet;
-  o.checkpoint_dir = a.checkpoint_dir.empty() ? "dlrm-checkpoint" : a.checkpoint_dir;
+  // A local pool keeps its dense checkpoint beside it, so FILE and
+  // FILE.ckpt are the whole state of a run.
+  o.checkpoint_dir = !a.checkpoint_dir.empty() ? a.checkpoint_dir : a.store == "pool" ? a.pool + ".ckpt" : "dlrm-checkpoint";
 
   if (a.placement == "near") o.placement = Placement::kNear;
   else if (a.placement == "host") o.placement = Placement::kHost;
@@ -128,18 +227,58 @@ int Train(const DlrmArgs& a) {
   std::unique_ptr<EmbeddingStore> store;
   if (Status s = MakeStore(a, o, &store); !s.ok()) return Fail(s.message());
   std::unique_ptr<DlrmTrainer> trainer;
+  std::FILE* digest_log = nullptr;
+  Digests d;
+  auto log_digests = [&](uint64_t batch) -> Status {
+    PRESCIENT_RETURN_IF_ERROR(DigestAll(*store, *trainer, &d));
+    fmt::print(digest_log, "{} {} {} {}\n", batch, d.emb, d.dense, fmt::join(d.slices, ","));
+    return Status::Ok();
+  };
+  Status digest_status;
+  if (!a.digest_log.empty()) {
+    digest_log = std::fopen(a.digest_log.c_str(), a.resume ? "a" : "w");
+    if (digest_log == nullptr) return Fail(fmt::format("cannot write {}", a.digest_log));
+    o.on_commit = [&](uint64_t batch) {
+      if (Status s = log_digests(batch + 1); !s.ok() && digest_status.ok()) digest_status = s;
+    };
+  }
   if (Status s = DlrmTrainer::Open(o, store.get(), a.resume, &trainer); !s.ok()) return Fail(s.message());
+  // The state training starts from, for the fault-injection checks.
+  // (A pass over every row: only when asked, as a big remote pool would pay it on the link.)
+  Digests start;
+  if (a.report_digests || digest_log) {
+    if (Status s = DigestAll(*store, *trainer, &start); !s.ok()) return Fail(s.message());
+  }
+  auto* remote = dynamic_cast<RemoteEmbeddingStore*>(store.get());
+  const uint64_t wire0 = remote ? remote->bytes_sent() + remote->bytes_received() : 0;
+  if (digest_log) {
+    if (Status s = log_digests(trainer->next_batch()); !s.ok()) return Fail(s.message());
+  }
   fmt::print(stderr, "prescient dlrm train: {} tables of dim {} on {}, placement {}, checkpoint {}, batches {} -> {} of {}\n",
              o.data.Tables(o.dim).size(), o.dim, store->describe(), PlacementName(o.placement), CheckpointModeName(o.checkpoint),
              trainer->next_batch(), o.batches, o.batch_size);
   if (Status s = trainer->Train(); !s.ok()) return Fail(s.message());
+  const uint64_t wire_bytes = remote ? remote->bytes_sent() + remote->bytes_received() - wire0 : 0;
+  if (!digest_status.ok()) return Fail(digest_status.message());
+  if (digest_log) std::fclose(digest_log);
   DlrmReport report;
   if (Status s = trainer->Finish(&report); !s.ok()) return Fail(s.message());
   fmt::print(stderr, "held-out: loss {:.4f}, accuracy {:.4f}, AUC {:.4f} (the hidden rule's own logits: AUC {:.4f}, loss {:.4f}); "
              "{:.0f} samples/s; checkpoint {:.2f}% of training time\n",
              report.eval.loss, report.eval.accuracy, report.eval.auc, report.ceiling.auc, report.ceiling.loss, report.samples_per_s,
              report.checkpoint_overhead_pct);
-  const nlohmann::json j = report.ToJson();
+  nlohmann::json j = report.ToJson();
+  if (remote) {
+    // What really crossed the link while training (frames, headers included;
+    // the node keeps Prepare's indices, so Lookup and Update do not resend them).
+    j["wire_bytes_per_batch"] = report.batches_this_run ? static_cast<double>(wire_bytes) / static_cast<double>(report.batches_this_run) : 0.0;
+  }
+  j["recovered_slice_batches"] = trainer->RecoveredSliceBatches();
+  if (a.report_digests || digest_log) {
+    j["start_emb_digest"] = start.emb;
+    j["start_dense_digest"] = start.dense;
+    j["start_slice_digests"] = start.slices;
+  }
   if (!a.json.empty()) {
     std::ofstream f(a.json);
     f << j.dump(2) << "\n";
@@ -156,7 +295,13 @@ void AddDlrmCommand(CLI::App& app, int* exit_code) {
   dlrm->require_subcommand(1);
   auto* cmd = dlrm->add_subcommand("train", "Train a DLRM on a synthetic Criteo-shaped click log");
   auto a = std::make_shared<DlrmArgs>();
-  cmd->add_option("--store", a->store, "Where the embedding tables live: dram")->capture_default_str();
+  cmd->add_option("--store", a->store, "Where the embedding tables live: dram (or use --pool / --memnode)")->capture_default_str();
+  cmd->add_option("--pool", a->pool, "Keep the tables in this persistent pool file (created when absent, recovered when present)");
+  cmd->add_option("--memnode", a->memnode, "Keep the tables in the pool a memory node serves (HOST:PORT)");
+  cmd->add_option("--pool-latency", a->pool_latency, "--pool: extra PMEM-like latency: pmem, pmem:DRAM_NS, READ_NS,WRITE_NS or off");
+  cmd->add_option("--pool-undo-log", a->pool_undo_log, "--pool: on, off or auto (off for stop-the-world/differential)")->capture_default_str();
+  cmd->add_flag("--report-digests", a->report_digests, "Report digests of the rows and dense state training starts from (fault injection)");
+  cmd->add_option("--digest-log", a->digest_log, "Append 'BATCH EMB DENSE SLICES' digests at the start and after every commit (fault injection)");
   cmd->add_flag("--small", a->small, "A small configuration (2000 rows per table, dim 8, batch 128)");
   cmd->add_option("--batches", a->batches, "Train until this many batches are done")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the data, the hidden rule and the initial weights")->capture_default_str();

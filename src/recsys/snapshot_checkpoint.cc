@@ -22,7 +22,7 @@ namespace {
 
 constexpr char kMagic[8] = {'P', 'R', 'S', 'S', 'N', 'A', 'P', '1'};
 constexpr uint64_t kTrailer = 0x2150414E53444E45ull;  // "ENDSNAP!"
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: a u32 after the dense size says whether Adagrad state follows each table's rows
 constexpr uint32_t kChunkMagic = 0x4B4E4843;  // "CHNK"
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr size_t kRowBlock = 16384;
@@ -145,8 +145,9 @@ constexpr const char* kDiffPrefix = "embeddings-diff-";
 
 }  // namespace
 
-SnapshotCheckpointer::SnapshotCheckpointer(std::string dir, std::vector<TableSpec> tables, uint64_t fingerprint, uint32_t full_every)
-    : dir_(std::move(dir)), tables_(std::move(tables)), fingerprint_(fingerprint), full_every_(full_every) {
+SnapshotCheckpointer::SnapshotCheckpointer(std::string dir, std::vector<TableSpec> tables, uint64_t fingerprint, uint32_t full_every,
+                                           bool with_state)
+    : dir_(std::move(dir)), tables_(std::move(tables)), fingerprint_(fingerprint), full_every_(full_every), with_state_(with_state) {
   for (const TableSpec& t : tables_) changed_.emplace_back(full_every_ ? t.rows : 0, 0);
 }
 
@@ -173,6 +174,7 @@ Status SnapshotCheckpointer::WriteFile(const std::string& path, EmbeddingStore& 
     PRESCIENT_RETURN_IF_ERROR(w.Put<uint64_t>(fingerprint_));
     PRESCIENT_RETURN_IF_ERROR(w.Put<uint64_t>(tables_.size()));
     PRESCIENT_RETURN_IF_ERROR(w.Put<uint64_t>(dense.size()));
+    PRESCIENT_RETURN_IF_ERROR(w.Put<uint32_t>(with_state_ ? 1 : 0));
     std::vector<uint32_t> ids;
     std::vector<float> rows;
     for (uint32_t t = 0; t < tables_.size(); ++t) {
@@ -193,6 +195,12 @@ Status SnapshotCheckpointer::WriteFile(const std::string& path, EmbeddingStore& 
         const size_t n = std::min(kRowBlock, ids.size() - i);
         rows.resize(n * spec.dim);
         PRESCIENT_RETURN_IF_ERROR(store.GatherRows(t, std::span<const uint32_t>(ids.data() + i, n), rows.data()));
+        PRESCIENT_RETURN_IF_ERROR(w.Append(rows.data(), rows.size() * sizeof(float)));
+      }
+      for (size_t i = 0; with_state_ && i < ids.size(); i += kRowBlock) {
+        const size_t n = std::min(kRowBlock, ids.size() - i);
+        rows.resize(n);
+        PRESCIENT_RETURN_IF_ERROR(store.GatherAdagradState(t, std::span<const uint32_t>(ids.data() + i, n), rows.data()));
         PRESCIENT_RETURN_IF_ERROR(w.Append(rows.data(), rows.size() * sizeof(float)));
       }
       stats_.rows += ids.size();
@@ -285,7 +293,14 @@ Status SnapshotCheckpointer::ReadFile(const std::string& path, EmbeddingStore* s
     PRESCIENT_RETURN_IF_ERROR(r.Get(&fingerprint));
     PRESCIENT_RETURN_IF_ERROR(r.Get(&tables));
     PRESCIENT_RETURN_IF_ERROR(r.Get(&dense_floats));
+    uint32_t has_state = 0;
+    PRESCIENT_RETURN_IF_ERROR(r.Get(&has_state));
     if (kind != 1 && kind != 2) return r.Bad(fmt::format("unknown kind {}", kind));
+    if (has_state > 1) return r.Bad(fmt::format("unknown state flag {}", has_state));
+    if ((has_state == 1) != with_state_) {
+      return Status::InvalidArgument(fmt::format("checkpoint {} {} Adagrad state; this run needs it {}", path, has_state ? "holds" : "lacks",
+                                                 with_state_ ? "with it" : "without"));
+    }
     *full = kind == 1;
     if (fingerprint != fingerprint_ || tables != tables_.size()) {
       return Status::InvalidArgument(fmt::format("checkpoint {} was written for another model or data configuration", path));
@@ -313,6 +328,12 @@ Status SnapshotCheckpointer::ReadFile(const std::string& path, EmbeddingStore* s
         rows.resize(n * dim);
         PRESCIENT_RETURN_IF_ERROR(r.Read(rows.data(), rows.size() * sizeof(float)));
         if (store) PRESCIENT_RETURN_IF_ERROR(store->ScatterRows(t, std::span<const uint32_t>(ids.data() + i, n), rows.data()));
+      }
+      for (size_t i = 0; has_state && i < count; i += kRowBlock) {
+        const size_t n = std::min<size_t>(kRowBlock, count - i);
+        rows.resize(n);
+        PRESCIENT_RETURN_IF_ERROR(r.Read(rows.data(), rows.size() * sizeof(float)));
+        if (store) PRESCIENT_RETURN_IF_ERROR(store->ScatterAdagradState(t, std::span<const uint32_t>(ids.data() + i, n), rows.data()));
       }
     }
     dense->resize(dense_floats);

@@ -31,8 +31,10 @@ struct SnapshotStats {
 
 class SnapshotCheckpointer {
  public:
-  // `full_every` 0: every checkpoint is full (stop-the-world).
-  SnapshotCheckpointer(std::string dir, std::vector<TableSpec> tables, uint64_t fingerprint, uint32_t full_every);
+  // `full_every` 0: every checkpoint is full (stop-the-world). `with_state`:
+  // each row's row-wise Adagrad accumulator goes with it (GatherAdagradState),
+  // so a restored Adagrad table steps exactly as the run it resumes.
+  SnapshotCheckpointer(std::string dir, std::vector<TableSpec> tables, uint64_t fingerprint, uint32_t full_every, bool with_state = false);
 
   // Notes rows a batch changed, for the next differential checkpoint.
   void Touch(uint32_t table, const std::vector<uint32_t>& rows);
@@ -60,6 +62,7 @@ class SnapshotCheckpointer {
   std::vector<TableSpec> tables_;
   uint64_t fingerprint_;
   uint32_t full_every_;
+  bool with_state_;
   uint32_t diffs_since_full_ = 0;
   bool have_full_ = false;
   uint64_t last_batch_ = 0;

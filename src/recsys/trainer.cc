@@ -32,7 +32,10 @@ struct DlrmTrainer::Impl {
 
   std::unique_ptr<DenseCheckpoint> dense_ckpt;
   std::unique_ptr<SnapshotCheckpointer> snapshots;
-  std::vector<std::vector<float>> host_state;  // host placement: row-wise Adagrad accumulators
+  // Host placement, row-wise Adagrad: the batch's accumulators, fetched from
+  // the store with the rows and written back with them, so they live (and
+  // persist, and roll back) where the rows do.
+  std::vector<float> host_state;
 
   // Held-out set, generated once.
   ClickBatch heldout;
@@ -40,6 +43,7 @@ struct DlrmTrainer::Impl {
   uint64_t checkpoint_ns = 0, train_ns = 0, link_bytes = 0;
   std::deque<double> recent_loss;
   uint64_t last_progress_ns = 0;
+  std::vector<uint64_t> recovered_slice_batch;  // per dense slice, the batch its restored copy is from
 
   Impl(const DlrmOptions& options, EmbeddingStore* s)
       : o(options), store(s), log(options.data), net(options), tables(options.data.Tables(options.dim)) {}
@@ -93,9 +97,6 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       return Status::InvalidArgument(fmt::format("store table {} is {} x {}; the model needs {} x {}", t, have.rows, have.dim, tables[t].rows, tables[t].dim));
     }
   }
-  if (o.placement == Placement::kHost && o.sparse.kind == SparseOptimizer::kRowWiseAdagrad) {
-    for (const TableSpec& t : tables) host_state.emplace_back(t.rows, 0.0f);
-  }
   if (o.checkpoint != CheckpointMode::kNone) PRESCIENT_RETURN_IF_ERROR(MakeDir(o.checkpoint_dir));
   const uint64_t fingerprint = o.Fingerprint();
   const uint64_t t0 = NowNanos();
@@ -114,7 +115,8 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       PRESCIENT_RETURN_IF_ERROR(DenseCheckpoint::Create(DensePath(), Dense(), Slices(), fingerprint, 0, &dense_ckpt));
     } else if (o.checkpoint == CheckpointMode::kStopTheWorld || o.checkpoint == CheckpointMode::kDifferential) {
       snapshots = std::make_unique<SnapshotCheckpointer>(o.checkpoint_dir, tables, fingerprint,
-                                                         o.checkpoint == CheckpointMode::kDifferential ? o.full_every : 0);
+                                                         o.checkpoint == CheckpointMode::kDifferential ? o.full_every : 0,
+                                                         o.sparse.kind == SparseOptimizer::kRowWiseAdagrad);
       PRESCIENT_RETURN_IF_ERROR(snapshots->Clear());
       // Batch 0's checkpoint: a crash before the first K batches must still
       // find rows to restore, as the store itself may not survive.
@@ -151,17 +153,20 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       next = e;
       report.recovered_gap = rec.gap;
       report.torn_slots = rec.torn_slots;
+      recovered_slice_batch = rec.slice_batch;
       break;
     }
     case CheckpointMode::kStopTheWorld:
     case CheckpointMode::kDifferential: {
       snapshots = std::make_unique<SnapshotCheckpointer>(o.checkpoint_dir, tables, fingerprint,
-                                                         o.checkpoint == CheckpointMode::kDifferential ? o.full_every : 0);
+                                                         o.checkpoint == CheckpointMode::kDifferential ? o.full_every : 0,
+                                                         o.sparse.kind == SparseOptimizer::kRowWiseAdagrad);
       std::vector<float> dense;
       PRESCIENT_RETURN_IF_ERROR(snapshots->Recover(*store, &next, &dense));
       if (dense.size() != net.flat_size()) return Status::Corruption(fmt::format("checkpoint in {} holds {} dense floats, the model has {}", o.checkpoint_dir, dense.size(), net.flat_size()));
       SetDense(dense);
       net.SetStepCount(static_cast<int64_t>(next));
+      recovered_slice_batch = {next};
       break;
     }
   }
@@ -227,14 +232,23 @@ Status DlrmTrainer::Impl::TrainBatch(ClickBatch& b) {
       PRESCIENT_RETURN_IF_ERROR(store->Update(batch, t, bags[t], o.pooling, gt, o.sparse));
       link_bytes += (b.indices[t].size() + b.offsets.size()) * sizeof(uint32_t) + size_t{B} * d * sizeof(float);
     } else {
+      // rows[t] and rg.rows are both the batch's distinct rows, ascending.
       const RowGradients rg = CoalesceGradients(bags[t], o.pooling, d, gt);
-      float dummy = 0.0f;
+      const bool adagrad = o.sparse.kind == SparseOptimizer::kRowWiseAdagrad;
+      host_state.assign(rows[t].size(), 0.0f);
+      if (adagrad) {
+        PRESCIENT_RETURN_IF_ERROR(store->GatherAdagradState(t, rows[t], host_state.data()));
+        link_bytes += rows[t].size() * (sizeof(uint32_t) + sizeof(float));
+      }
       for (size_t i = 0; i < rg.rows.size(); ++i) {
-        float* state = host_state.empty() ? &dummy : &host_state[t][rg.rows[i]];
-        StepRow(o.sparse, d, rg.grads.data() + i * d, values[t].data() + i * d, state);
+        StepRow(o.sparse, d, rg.grads.data() + i * d, values[t].data() + i * d, &host_state[i]);
       }
       PRESCIENT_RETURN_IF_ERROR(store->ScatterRows(t, rows[t], values[t].data()));
       link_bytes += rows[t].size() * (sizeof(uint32_t) + d * sizeof(float));
+      if (adagrad) {
+        PRESCIENT_RETURN_IF_ERROR(store->ScatterAdagradState(t, rows[t], host_state.data()));
+        link_bytes += rows[t].size() * (sizeof(uint32_t) + sizeof(float));
+      }
     }
     if (snapshots && o.checkpoint == CheckpointMode::kDifferential) snapshots->Touch(t, o.placement == Placement::kHost ? rows[t] : DistinctRows(bags[t]));
   }
@@ -381,6 +395,17 @@ void DlrmTrainer::Abandon() {
 }
 
 uint64_t DlrmTrainer::next_batch() const { return impl_->next; }
+
+std::vector<std::pair<size_t, size_t>> DlrmTrainer::DenseSlices() const {
+  const size_t n = impl_->net.flat_size();
+  if (!impl_->dense_ckpt) return {{0, n}};
+  std::vector<std::pair<size_t, size_t>> out;
+  const uint32_t s = impl_->dense_ckpt->slices();
+  for (uint32_t i = 0; i < s; ++i) out.emplace_back(impl_->dense_ckpt->slice_begin(i), impl_->dense_ckpt->slice_end(i));
+  return out;
+}
+
+std::vector<uint64_t> DlrmTrainer::RecoveredSliceBatches() const { return impl_->recovered_slice_batch; }
 std::vector<float> DlrmTrainer::DenseState() const { return impl_->Dense(); }
 
 }  // namespace prescient

@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -126,6 +127,12 @@ class DlrmTrainer {
 
   uint64_t next_batch() const;
   std::vector<float> DenseState() const;
+  // The dense state's checkpoint slices as [begin, end) float ranges (one
+  // slice, the whole state, for the modes without a sliced checkpoint), and
+  // after a recovery the batch each slice's restored copy is from (empty on a
+  // fresh start). Fault-injection runs check a recovery with them.
+  std::vector<std::pair<size_t, size_t>> DenseSlices() const;
+  std::vector<uint64_t> RecoveredSliceBatches() const;
 
   struct Impl;
 

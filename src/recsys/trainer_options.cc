@@ -41,20 +41,10 @@ Status DlrmOptions::Validate() const {
     return Status::InvalidArgument("--max-gap 0 is --checkpoint strict (the dense state exactly at the embeddings' batch)");
   }
   if (checkpoint != CheckpointMode::kNone && checkpoint_dir.empty()) return Status::InvalidArgument("--checkpoint-dir is empty");
-  // Row-wise Adagrad keeps one accumulator per row inside the store, and the
-  // store's interface reads and writes rows only. So a baseline that rebuilds
-  // the store from its own files, or keeps rows on the host, could not carry
-  // the accumulators through a restart.
-  if (sparse.kind == SparseOptimizer::kRowWiseAdagrad) {
-    if (checkpoint == CheckpointMode::kStopTheWorld || checkpoint == CheckpointMode::kDifferential) {
-      return Status::InvalidArgument(fmt::format("--checkpoint {} restores rows only, not row-wise Adagrad's accumulators; use --sparse-opt sgd",
-                                                 CheckpointModeName(checkpoint)));
-    }
-    if (placement == Placement::kHost && checkpoint != CheckpointMode::kNone) {
-      return Status::InvalidArgument("--placement host keeps row-wise Adagrad's accumulators on the trainer, where no checkpoint holds them; "
-                                     "use --sparse-opt sgd or --checkpoint none");
-    }
-  }
+  // Row-wise Adagrad's accumulators live in the store with the rows: host
+  // placement reads and writes them with the rows (GatherAdagradState), and
+  // the snapshot baselines checkpoint them with the rows, so every mode and
+  // placement resumes with the optimizer the run had (D86).
   return Status::Ok();
 }
 

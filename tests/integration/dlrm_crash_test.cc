@@ -74,7 +74,7 @@ TEST(DlrmCli, WrongFlagsFailClearly) {
   } cases[] = {
       {{"--placement", "far"}, "--placement far: expected near or host"},
       {{"--checkpoint", "sometimes"}, "--checkpoint sometimes"},
-      {{"--checkpoint", "stop-the-world"}, "restores rows only"},  // with the default row-wise Adagrad
+      {{"--pool", "a.pool", "--memnode", "127.0.0.1:1"}, "--pool and --memnode are two different stores"},  // (stop-the-world with Adagrad is allowed since D86)
       {{"--resume"}, "the embeddings live only in this process's memory"},
       {{"--store", "floppy"}, "--store floppy: unknown store"},
       {{"--checkpoint", "differential", "--strict"}, "--strict applies to --checkpoint relaxed"},

@@ -2,6 +2,7 @@
 // model learns, the relaxed checkpoint keeps its bound, and every checkpoint
 // mode resumes where it should, with no batch lost or counted twice.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <cstring>
 #include <numeric>
@@ -185,20 +186,31 @@ TEST(DlrmTrainer, RelaxedResumeRestoresABoundedGapAndTheSameAuc) {
 }
 
 TEST(DlrmTrainer, SnapshotModesResumeFromTheirFilesExactly) {
-  for (CheckpointMode mode : {CheckpointMode::kStopTheWorld, CheckpointMode::kDifferential}) {
-    TempDir dir;
-    DlrmOptions o = Tiny(dir.path(), mode);
-    TrainedRun whole = TrainFresh(o);
-    EXPECT_GT(whole.report.checkpoints, 4u);
-    std::vector<uint64_t> log;
-    DlrmReport resumed;
-    // Crash at 26: the last checkpoint is at 21 (every 7), so 21..25 are redone.
-    TrainedRun split = CrashAndResume(o, 26, /*fresh_store=*/true, &log, &resumed);
-    ASSERT_TRUE(resumed.recovered_from_batch.has_value()) << CheckpointModeName(mode);
-    EXPECT_EQ(*resumed.recovered_from_batch, 21u);
-    ExpectEveryBatchOnce(log, o.batches);
-    EXPECT_EQ(split.dense, whole.dense) << CheckpointModeName(mode);
-    EXPECT_TRUE(SameRows(*split.store, *whole.store)) << CheckpointModeName(mode);
+  // Row-wise Adagrad too (D86): its accumulators go into the snapshot with the
+  // rows, so a fresh store resumes with the optimizer the run had, on either
+  // placement (host placement keeps them in the store as well).
+  for (SparseOptimizer kind : {SparseOptimizer::kSgd, SparseOptimizer::kRowWiseAdagrad}) {
+    for (CheckpointMode mode : {CheckpointMode::kStopTheWorld, CheckpointMode::kDifferential}) {
+      for (Placement placement : {Placement::kNear, Placement::kHost}) {
+        if (kind == SparseOptimizer::kSgd && placement == Placement::kHost) continue;
+        TempDir dir;
+        DlrmOptions o = Tiny(dir.path(), mode);
+        o.sparse.kind = kind;
+        o.placement = placement;
+        const std::string what = fmt::format("{} {} sparse {}", CheckpointModeName(mode), PlacementName(placement), static_cast<int>(kind));
+        TrainedRun whole = TrainFresh(o);
+        EXPECT_GT(whole.report.checkpoints, 4u);
+        std::vector<uint64_t> log;
+        DlrmReport resumed;
+        // Crash at 26: the last checkpoint is at 21 (every 7), so 21..25 are redone.
+        TrainedRun split = CrashAndResume(o, 26, /*fresh_store=*/true, &log, &resumed);
+        ASSERT_TRUE(resumed.recovered_from_batch.has_value()) << what;
+        EXPECT_EQ(*resumed.recovered_from_batch, 21u);
+        ExpectEveryBatchOnce(log, o.batches);
+        EXPECT_EQ(split.dense, whole.dense) << what;
+        EXPECT_TRUE(SameRows(*split.store, *whole.store)) << what;
+      }
+    }
   }
 }
 
@@ -235,7 +247,7 @@ TEST(DlrmTrainer, CheckpointingDoesNotChangeTheModel) {
 TEST(DlrmTrainer, RefusesWhatItCannotDo) {
   TempDir dir;
   DlrmOptions o = Tiny(dir.path(), CheckpointMode::kStopTheWorld);
-  o.sparse.kind = SparseOptimizer::kRowWiseAdagrad;
+  o.checkpoint_every = 0;
   EXPECT_EQ(o.Validate().code(), Status::Code::kInvalidArgument);
   o = Tiny(dir.path(), CheckpointMode::kNone);
   auto store = StoreFor(o);
