@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fault injection with the real pool (issue 6, "What it must show"):
 #
-#   bench/dlrm_crash.sh [--runs N] [--batches B] [--seed S] [--max-gap G] [--modes "relaxed strict ..."]
+#   bench/dlrm_crash.sh [--runs N] [--batches B] [--seed S] [--max-gap G] [--modes "relaxed strict ..."] [--relaxed-auc-tolerance T]
 #                       [--prescient PATH] [--work DIR] [--json FILE]
 #
 # One uninterrupted reference run in DRAM (one torch thread, so it is a
@@ -18,7 +18,7 @@
 #   (c) the final AUC is within 0.001 of the reference's.
 # Prints a summary and writes it as JSON. Needs only bash and the binary.
 set -u
-runs=10 batches=120 seed=7 max_gap=8 modes="relaxed strict stop-the-world differential"
+runs=10 batches=120 seed=7 max_gap=8 modes="relaxed strict stop-the-world differential" relaxed_tol=0.001
 prescient="${PRESCIENT:-$(dirname "$0")/../build/prescient}" work="" json=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift 2 ;;
     --max-gap) max_gap=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
+    --relaxed-auc-tolerance) relaxed_tol=$2; shift 2 ;;
     --prescient) prescient=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --json) json=$2; shift 2 ;;
@@ -116,7 +117,11 @@ for ((i = 0; i < runs; i++)); do
       [ "$(jget "$out" start_dense_digest)" = "$(ref_field "$rb" 3)" ] || problem="$problem dense state at batch $rb differs from the reference"
     fi
     diff=$(awk -v a="$auc" -v b="$ref_auc" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.6f", d }')
-    awk -v d="$diff" 'BEGIN { exit !(d > 0.001) }' && problem="$problem AUC $auc vs $ref_auc"
+    # The exact modes must end at the reference's AUC within 0.001 (they end
+    # equal); a relaxed resume trains on from an older dense state, so its
+    # bound is a setting (the issue's goal is 0.001, the default).
+    tol=0.001; [ "$mode" = relaxed ] && tol=$relaxed_tol
+    awk -v d="$diff" -v t="$tol" 'BEGIN { exit !(d > t) }' && problem="$problem AUC $auc vs $ref_auc"
     max_diff=$(awk -v d="$diff" -v m="$max_diff" 'BEGIN { print (d > m ? d : m) }')
     [ "$gap" -gt "$gap_max" ] && gap_max=$gap
     gaps="$gaps${gaps:+,}$gap"
