@@ -38,4 +38,18 @@ Status WriteAll(int fd, const void* data, size_t len, const std::string& what) {
   return Status::Ok();
 }
 
+Status ReadAllAt(int fd, void* dst, size_t len, uint64_t offset, const std::string& what) {
+  char* p = static_cast<char*>(dst);
+  while (len > 0) {
+    const ssize_t n = ::pread(fd, p, len, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(fmt::format("reading {} at offset {}", what, offset), errno);
+    if (n == 0) return Status::Corruption(fmt::format("{}: truncated at offset {}", what, offset));
+    p += n;
+    len -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
 }  // namespace prescient

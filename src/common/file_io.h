@@ -1,5 +1,6 @@
 // Small helpers for the project's own file formats (traces, model files):
-// FNV-1a checksums and a write that finishes or says why not.
+// FNV-1a checksums, and a write and a positional read that finish or say
+// why not.
 #pragma once
 
 #include <cstddef>
@@ -17,5 +18,10 @@ uint64_t Fnv1a64(std::string_view bytes);
 // Writes all `len` bytes, retrying short writes and EINTR. `what` names the
 // file in the error ("trace /tmp/x.trace").
 Status WriteAll(int fd, const void* data, size_t len, const std::string& what);
+
+// Reads exactly `len` bytes at `offset`, retrying short reads and EINTR. A
+// file that ends first is Corruption "<what>: truncated at offset N", N
+// where the missing bytes begin.
+Status ReadAllAt(int fd, void* dst, size_t len, uint64_t offset, const std::string& what);
 
 }  // namespace prescient

@@ -59,9 +59,9 @@ Status DramEmbeddingStore::Commit(uint64_t batch) {
 
 Status DramEmbeddingStore::GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  PRESCIENT_RETURN_IF_ERROR(CheckRows(indices, table, tables_[table].rows));
   const uint32_t dim = tables_[table].dim;
   for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] >= tables_[table].rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, tables_[table].rows));
     std::memcpy(out + i * dim, row(table, indices[i]), dim * sizeof(float));
   }
   return Status::Ok();
@@ -69,9 +69,9 @@ Status DramEmbeddingStore::GatherRows(uint32_t table, std::span<const uint32_t> 
 
 Status DramEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  PRESCIENT_RETURN_IF_ERROR(CheckRows(indices, table, tables_[table].rows));
   const uint32_t dim = tables_[table].dim;
   for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] >= tables_[table].rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, tables_[table].rows));
     std::memcpy(values_[table].data() + uint64_t{indices[i]} * dim, rows + i * dim, dim * sizeof(float));
   }
   return Status::Ok();
@@ -79,8 +79,8 @@ Status DramEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t>
 
 Status DramEmbeddingStore::GatherAdagradState(uint32_t table, std::span<const uint32_t> indices, float* out) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  PRESCIENT_RETURN_IF_ERROR(CheckRows(indices, table, tables_[table].rows));
   for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] >= tables_[table].rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, tables_[table].rows));
     out[i] = states_[table][indices[i]];
   }
   return Status::Ok();
@@ -88,8 +88,8 @@ Status DramEmbeddingStore::GatherAdagradState(uint32_t table, std::span<const ui
 
 Status DramEmbeddingStore::ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
+  PRESCIENT_RETURN_IF_ERROR(CheckRows(indices, table, tables_[table].rows));
   for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] >= tables_[table].rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, tables_[table].rows));
     states_[table][indices[i]] = state[i];
   }
   return Status::Ok();

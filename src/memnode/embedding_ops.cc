@@ -28,6 +28,12 @@ Status CheckBags(const Bags& bags, uint64_t rows) {
   return Status::Ok();
 }
 
+Status CheckRows(std::span<const uint32_t> indices, uint32_t table, uint64_t rows) {
+  for (uint32_t r : indices)
+    if (r >= rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", r, table, rows));
+  return Status::Ok();
+}
+
 std::vector<uint32_t> DistinctRows(const Bags& bags) {
   std::vector<uint32_t> rows(bags.indices.begin(), bags.indices.end());
   std::sort(rows.begin(), rows.end());

@@ -16,6 +16,10 @@ namespace prescient {
 // the first offending bag or position.
 Status CheckBags(const Bags& bags, uint64_t rows);
 
+// Checks that every row of `indices` is below `rows`; the message names the
+// first that is not and `table`.
+Status CheckRows(std::span<const uint32_t> indices, uint32_t table, uint64_t rows);
+
 // The rows a batch touches: distinct, ascending.
 std::vector<uint32_t> DistinctRows(const Bags& bags);
 

@@ -349,6 +349,14 @@ Status PmemEmbeddingStore::CheckPrepared(uint32_t table, const std::vector<uint3
   return Status::Ok();
 }
 
+Status PmemEmbeddingStore::CheckScatter(uint32_t table, std::span<const uint32_t> indices, const char* what) const {
+  PRESCIENT_RETURN_IF_ERROR(CheckRows(indices, table, tables()[table].rows));
+  if (!prepared_ || !options_.undo_log) return Status::Ok();
+  std::vector<uint32_t> sorted(indices.begin(), indices.end());
+  std::sort(sorted.begin(), sorted.end());
+  return CheckPrepared(table, sorted, what);
+}
+
 Status PmemEmbeddingStore::Lookup(uint32_t table, const Bags& bags, Pooling pooling, float* out) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
   PRESCIENT_RETURN_IF_ERROR(CheckBags(bags, tables()[table].rows));
@@ -399,8 +407,8 @@ Status PmemEmbeddingStore::Commit(uint64_t batch) {
 Status PmemEmbeddingStore::GatherRows(uint32_t table, std::span<const uint32_t> indices, float* out) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
   const TableSpec& t = tables()[table];
+  PRESCIENT_RETURN_IF_ERROR(CheckRows(indices, table, t.rows));
   for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] >= t.rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, t.rows));
     std::memcpy(out + i * t.dim, pool_->rows(table) + uint64_t{indices[i]} * t.dim, t.dim * 4);
   }
   Spin(indices.size() * lines(table), 0);
@@ -411,13 +419,7 @@ Status PmemEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t>
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
   const TableSpec& t = tables()[table];
-  for (uint32_t r : indices)
-    if (r >= t.rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", r, table, t.rows));
-  if (prepared_ && options_.undo_log) {
-    std::vector<uint32_t> sorted(indices.begin(), indices.end());
-    std::sort(sorted.begin(), sorted.end());
-    PRESCIENT_RETURN_IF_ERROR(CheckPrepared(table, sorted, "scatter"));
-  }
+  PRESCIENT_RETURN_IF_ERROR(CheckScatter(table, indices, "scatter"));
   for (size_t i = 0; i < indices.size(); ++i) {
     float* row = pool_->rows(table) + uint64_t{indices[i]} * t.dim;
     std::memcpy(row, rows + i * t.dim, t.dim * 4);
@@ -435,8 +437,8 @@ Status PmemEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t>
 Status PmemEmbeddingStore::GatherAdagradState(uint32_t table, std::span<const uint32_t> indices, float* out) {
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
   const TableSpec& t = tables()[table];
+  PRESCIENT_RETURN_IF_ERROR(CheckRows(indices, table, t.rows));
   for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] >= t.rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", indices[i], table, t.rows));
     out[i] = pool_->state(table)[indices[i]];
   }
   Spin(indices.size(), 0);
@@ -446,14 +448,7 @@ Status PmemEmbeddingStore::GatherAdagradState(uint32_t table, std::span<const ui
 Status PmemEmbeddingStore::ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) {
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
-  const TableSpec& t = tables()[table];
-  for (uint32_t r : indices)
-    if (r >= t.rows) return Status::InvalidArgument(fmt::format("row {} is out of range (table {} has {} rows)", r, table, t.rows));
-  if (prepared_ && options_.undo_log) {
-    std::vector<uint32_t> sorted(indices.begin(), indices.end());
-    std::sort(sorted.begin(), sorted.end());
-    PRESCIENT_RETURN_IF_ERROR(CheckPrepared(table, sorted, "state scatter"));
-  }
+  PRESCIENT_RETURN_IF_ERROR(CheckScatter(table, indices, "state scatter"));
   float* s = pool_->state(table);
   for (size_t i = 0; i < indices.size(); ++i) {
     s[indices[i]] = state[i];

@@ -111,6 +111,9 @@ class PmemEmbeddingStore final : public EmbeddingStore {
   Status CheckUsable() const;
   // Refuses rows (ascending) outside the prepared set of `table`.
   Status CheckPrepared(uint32_t table, const std::vector<uint32_t>& sorted_rows, const char* what) const;
+  // A direct write of `indices` (ScatterRows, ScatterAdagradState): rows in
+  // range and, inside a logged batch, named by its prepare.
+  Status CheckScatter(uint32_t table, std::span<const uint32_t> indices, const char* what) const;
   Status WriteCommitWord(CommitState state);
   // Remembers a failed persist: after one, no later ordering can be trusted.
   Status Fail(Status st);

@@ -38,19 +38,7 @@ uint64_t Mix64(uint64_t x) {
 
 uint16_t CommitCheck(uint64_t upper) { return static_cast<uint16_t>(Mix64(upper ^ 0x50524553434F4D4Dull) >> 49) & 0x7FFF; }
 
-Status ReadAt(int fd, void* buf, size_t n, uint64_t offset, const std::string& path) {
-  auto* p = static_cast<char*>(buf);
-  while (n > 0) {
-    ssize_t got = pread(fd, p, n, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return Status::FromErrno(fmt::format("pool {}: reading {} bytes at offset {}", path, n, offset), errno);
-    if (got == 0) return Status::Corruption(fmt::format("pool {}: unexpected end of file at offset {}", path, offset));
-    p += got;
-    n -= static_cast<size_t>(got);
-    offset += static_cast<uint64_t>(got);
-  }
-  return Status::Ok();
-}
+Status ReadAt(int fd, void* buf, size_t n, uint64_t offset, const std::string& path) { return ReadAllAt(fd, buf, n, offset, "pool " + path); }
 
 Status CheckTables(const std::vector<TableSpec>& tables) {
   if (tables.empty()) return Status::InvalidArgument("a pool needs at least one table");

@@ -34,20 +34,6 @@ T Get(const uint8_t* p, size_t off) {
 }
 uint64_t Sum(const void* p, size_t n) { return Fnv1a64(std::string_view(static_cast<const char*>(p), n)); }
 
-Status PreadAll(int fd, void* dst, size_t len, uint64_t off, const std::string& path) {
-  auto* p = static_cast<uint8_t*>(dst);
-  while (len > 0) {
-    const ssize_t n = ::pread(fd, p, len, static_cast<off_t>(off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(fmt::format("reading dense checkpoint {} at offset {}", path, off), errno);
-    if (n == 0) return Status::Corruption(fmt::format("dense checkpoint {}: truncated at offset {}", path, off));
-    p += n;
-    len -= static_cast<size_t>(n);
-    off += static_cast<uint64_t>(n);
-  }
-  return Status::Ok();
-}
-
 Status PwriteAll(int fd, const void* src, size_t len, uint64_t off, const std::string& path) {
   const auto* p = static_cast<const uint8_t*>(src);
   while (len > 0) {
@@ -143,7 +129,7 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
   };
   if (size < kHeaderBytes) return fail(fmt::format("truncated at offset {} (the header needs {} bytes)", size, kHeaderBytes));
   uint8_t header[kHeaderBytes];
-  if (Status s = PreadAll(fd, header, kHeaderBytes, 0, path); !s.ok()) {
+  if (Status s = ReadAllAt(fd, header, kHeaderBytes, 0, "dense checkpoint " + path); !s.ok()) {
     ::close(fd);
     return s;
   }
@@ -182,7 +168,7 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
     int broken = 0;
     for (int k = 0; k < 2; ++k) {
       const uint64_t off = kHeaderBytes + (uint64_t{s} * 2 + k) * ckpt->slot_bytes_;
-      PRESCIENT_RETURN_IF_ERROR(PreadAll(fd, buf.data(), kSlotHeaderBytes + floats * sizeof(float), off, path));
+      PRESCIENT_RETURN_IF_ERROR(ReadAllAt(fd, buf.data(), kSlotHeaderBytes + floats * sizeof(float), off, "dense checkpoint " + path));
       if (std::all_of(buf.begin(), buf.begin() + kSlotHeaderBytes, [](uint8_t b) { return b == 0; })) continue;  // never written
       std::string problem;
       if (Get<uint32_t>(buf.data(), 0) != kSlotMagic || Get<uint64_t>(buf.data(), 56) != Sum(buf.data(), 56)) {

@@ -90,19 +90,7 @@ class ChunkReader {
   Status Bad(const std::string& what) const { return Status::Corruption(fmt::format("checkpoint {}: chunk at offset {}: {}", path_, chunk_offset_, what)); }
 
  private:
-  Status PreadExact(void* dst, size_t n, uint64_t off) {
-    auto* b = static_cast<char*>(dst);
-    while (n > 0) {
-      const ssize_t got = ::pread(fd_, b, n, static_cast<off_t>(off));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) return Status::FromErrno(fmt::format("reading checkpoint {} at offset {}", path_, off), errno);
-      if (got == 0) return Status::Corruption(fmt::format("checkpoint {}: truncated at offset {}", path_, off));
-      b += got;
-      n -= static_cast<size_t>(got);
-      off += static_cast<uint64_t>(got);
-    }
-    return Status::Ok();
-  }
+  Status PreadExact(void* dst, size_t n, uint64_t off) { return ReadAllAt(fd_, dst, n, off, "checkpoint " + path_); }
   Status NextChunk() {
     chunk_offset_ = offset_;
     if (size_ - offset_ < 8) {

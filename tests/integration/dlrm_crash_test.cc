@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "testutil/program_run.h"
 #include "testutil/testutil.h"
 
 namespace prescient {
@@ -20,12 +21,6 @@ using testing::BuildPath;
 using testing::Child;
 using testing::TempDir;
 using namespace std::chrono_literals;
-
-nlohmann::json LastJson(const std::string& out) {
-  const size_t end = out.find_last_not_of('\n');
-  const size_t begin = out.rfind('\n', end);
-  return nlohmann::json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin == std::string::npos ? 0 : begin + 1)));
-}
 
 std::vector<std::string> Args(const std::string& mode, const std::string& dir) {
   return {BuildPath("prescient"), "dlrm", "train", "--small", "--batches", "200", "--seed", "5", "--sparse-opt", "sgd", "--sparse-lr", "0.2",
@@ -38,7 +33,8 @@ TEST(DlrmCrash, KilledAtRandomPointsAndResumedMatchesAnUninterruptedRun) {
     TempDir ref_dir;
     Child ref(Args(mode, ref_dir.path()));
     ASSERT_EQ(ref.Wait(120s), 0) << ref.Stderr();
-    const nlohmann::json want = LastJson(ref.Stdout());
+    const nlohmann::json want = testing::LastJsonLine(ref.Stdout());
+    ASSERT_TRUE(want.is_object()) << "no JSON report line: " << ref.Stdout();
     ASSERT_EQ(want["batches_done"], 200);
     ASSERT_TRUE(want["recovered_from_batch"].is_null());
     for (int round = 0; round < 3; ++round) {
@@ -52,7 +48,8 @@ TEST(DlrmCrash, KilledAtRandomPointsAndResumedMatchesAnUninterruptedRun) {
       resume.push_back("--resume");
       Child again(resume);
       ASSERT_EQ(again.Wait(120s), 0) << mode << " after " << delay.count() << " ms: " << again.Stderr();
-      const nlohmann::json got = LastJson(again.Stdout());
+      const nlohmann::json got = testing::LastJsonLine(again.Stdout());
+      ASSERT_TRUE(got.is_object()) << "no JSON report line: " << again.Stdout();
       EXPECT_EQ(got["batches_done"], 200);
       std::printf("%s: killed after %d ms, resumed at batch %s\n", mode.c_str(), static_cast<int>(delay.count()), got["recovered_from_batch"].dump().c_str());
       ASSERT_FALSE(got["recovered_from_batch"].is_null() && got["batches_this_run"] != 200);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "testutil/program_run.h"
 #include "testutil/testutil.h"
 
 namespace prescient {
@@ -20,14 +21,6 @@ using testing::BuildPath;
 using testing::Child;
 using testing::TempDir;
 using namespace std::chrono_literals;
-
-nlohmann::json LastJson(const std::string& out) {
-  const size_t end = out.find_last_not_of('\n');
-  if (end == std::string::npos) return nullptr;
-  const size_t nl = out.rfind('\n', end);
-  const size_t begin = nl == std::string::npos ? 0 : nl + 1;
-  return nlohmann::json::parse(out.substr(begin, end + 1 - begin), nullptr, false);
-}
 
 std::vector<std::string> Train(const std::string& pool, uint64_t batches, const std::string& mode) {
   return {BuildPath("prescient"), "dlrm", "train", "--pool", pool, "--batches", std::to_string(batches), "--seed", "3", "--small",
@@ -47,7 +40,7 @@ TEST(DlrmPool, LastLineIsTheReportAndResumeContinuesFromThePool) {
     const std::string pool = dir.file("tables.pool");
     Child first(Train(pool, 12, mode));
     ASSERT_EQ(first.Wait(120s), 0) << first.Stderr();
-    const nlohmann::json j = LastJson(first.Stdout());
+    const nlohmann::json j = testing::LastJsonLine(first.Stdout());
     ASSERT_TRUE(j.is_object()) << first.Stdout();
     for (const char* key : {"batches_done", "auc", "loss", "samples_per_s", "recovered_from_batch"}) EXPECT_TRUE(j.contains(key)) << key;
     EXPECT_EQ(j["batches_done"], 12);
@@ -67,7 +60,7 @@ TEST(DlrmPool, LastLineIsTheReportAndResumeContinuesFromThePool) {
     resume.push_back("--resume");
     Child second(resume);
     ASSERT_EQ(second.Wait(120s), 0) << mode << ": " << second.Stderr();
-    const nlohmann::json k = LastJson(second.Stdout());
+    const nlohmann::json k = testing::LastJsonLine(second.Stdout());
     ASSERT_TRUE(k.is_object());
     EXPECT_EQ(k["batches_done"], 20);
     // The undo-log modes resume where the pool is; the snapshot modes at

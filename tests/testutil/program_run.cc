@@ -94,4 +94,12 @@ ManagedRun RunManaged(const std::vector<std::string>& flags, const std::vector<s
   return run;
 }
 
+nlohmann::json LastJsonLine(const std::string& out) {
+  const size_t end = out.find_last_not_of('\n');
+  if (end == std::string::npos) return nullptr;
+  const size_t nl = out.rfind('\n', end);
+  const size_t begin = nl == std::string::npos ? 0 : nl + 1;
+  return nlohmann::json::parse(out.substr(begin, end + 1 - begin), nullptr, false);
+}
+
 }  // namespace prescient::testing

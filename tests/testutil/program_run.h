@@ -52,6 +52,11 @@ std::vector<std::string> Lines(const std::string& text);
 // or "" if the output does not end with one.
 std::string FinalChecksum(const std::string& out);
 
+// The last non-empty line of a program's output parsed as JSON (the report
+// line `prescient dlrm train` ends with); null when there is no such line,
+// discarded when it is not JSON.
+nlohmann::json LastJsonLine(const std::string& out);
+
 // The JSON report a `prescient run --report FILE` wrote.
 nlohmann::json ReadReport(const std::string& path);
 
