@@ -18,20 +18,13 @@ namespace tf = trace_format;
 
 namespace {
 
-// Reads exactly `len` bytes at `offset`; a short read is a truncated file.
-Status ReadAt(int fd, uint64_t offset, void* dst, size_t len, const std::string& path, const char* what) {
-  char* p = static_cast<char*>(dst);
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = pread(fd, p + done, len - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(fmt::format("reading trace {} at byte {}", path, offset + done), errno);
-    if (n == 0)
-      return Status::Corruption(fmt::format("trace {} is truncated: the {} at byte {} needs {} bytes, the file ends at byte {}", path, what,
-                                            offset, len, offset + done));
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+// Reads exactly `len` bytes at `offset`. A part that runs past the end of
+// the file is refused before reading, naming the part and where the file ends.
+Status ReadAt(int fd, uint64_t file_size, uint64_t offset, void* dst, size_t len, const std::string& path, const char* what) {
+  if (offset > file_size || len > file_size - offset)
+    return Status::Corruption(fmt::format("trace {} is truncated: the {} at byte {} needs {} bytes, the file ends at byte {}", path, what, offset,
+                                          len, file_size));
+  return ReadAllAt(fd, dst, len, offset, "trace " + path);
 }
 
 }  // namespace
@@ -51,7 +44,7 @@ std::unique_ptr<TraceReader> TraceReader::Open(const std::string& path, Status* 
   }
   r->file_size_ = static_cast<uint64_t>(st.st_size);
   tf::FileHeader fh;
-  *status = ReadAt(r->fd_, 0, &fh, sizeof(fh), path, "file header");
+  *status = ReadAt(r->fd_, r->file_size_, 0, &fh, sizeof(fh), path, "file header");
   if (!status->ok()) return nullptr;
   if (std::memcmp(fh.magic, tf::kFileMagic, sizeof(fh.magic)) != 0) {
     *status = Status::Corruption(fmt::format("{} is not a prescient trace (bad magic at byte 0)", path));
@@ -67,7 +60,7 @@ std::unique_ptr<TraceReader> TraceReader::Open(const std::string& path, Status* 
     return nullptr;
   }
   std::string json(fh.json_bytes, '\0');
-  *status = ReadAt(r->fd_, sizeof(fh), json.data(), json.size(), path, "header JSON");
+  *status = ReadAt(r->fd_, r->file_size_, sizeof(fh), json.data(), json.size(), path, "header JSON");
   if (!status->ok()) return nullptr;
   if (Fnv1a32(json) != fh.json_checksum) {
     *status = Status::Corruption(fmt::format("trace {}: the header JSON at byte {} fails its checksum", path, sizeof(fh)));
@@ -94,7 +87,7 @@ Status TraceReader::LoadTrailer(const trace_format::BlockHeader& footer) {
   if (version_ < 2 || footer.raw_bytes > tf::kMaxHeaderJson)
     return Status::Corruption(fmt::format("trace {}: the footer at byte {} claims a {}-byte trailer", path_, offset_, footer.raw_bytes));
   std::string json(footer.raw_bytes, '\0');
-  PRESCIENT_RETURN_IF_ERROR(ReadAt(fd_, at, json.data(), json.size(), path_, "trailer JSON"));
+  PRESCIENT_RETURN_IF_ERROR(ReadAt(fd_, file_size_, at, json.data(), json.size(), path_, "trailer JSON"));
   if (Fnv1a32(json) != footer.compressed_bytes)
     return Status::Corruption(fmt::format("trace {}: the trailer JSON at byte {} fails its checksum", path_, at));
   nlohmann::json trailer = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
@@ -109,7 +102,7 @@ Status TraceReader::LoadBlock(bool* end) {
   tf::BlockHeader bh;
   if (offset_ == file_size_)
     return Status::Corruption(fmt::format("trace {} is truncated at byte {}: it ends without its footer (was the capture interrupted?)", path_, offset_));
-  PRESCIENT_RETURN_IF_ERROR(ReadAt(fd_, offset_, &bh, sizeof(bh), path_, "block header"));
+  PRESCIENT_RETURN_IF_ERROR(ReadAt(fd_, file_size_, offset_, &bh, sizeof(bh), path_, "block header"));
   if (bh.magic == tf::kFooterMagic) {
     if (bh.total_records != records_read_)
       return Status::Corruption(fmt::format("trace {}: the footer at byte {} counts {} records, the blocks hold {}", path_, offset_,
@@ -123,7 +116,7 @@ Status TraceReader::LoadBlock(bool* end) {
       bh.total_records != records_read_)
     return Status::Corruption(fmt::format("trace {}: the block header at byte {} is inconsistent", path_, offset_));
   std::string compressed(bh.compressed_bytes, '\0');
-  PRESCIENT_RETURN_IF_ERROR(ReadAt(fd_, offset_ + sizeof(bh), compressed.data(), compressed.size(), path_, "block"));
+  PRESCIENT_RETURN_IF_ERROR(ReadAt(fd_, file_size_, offset_ + sizeof(bh), compressed.data(), compressed.size(), path_, "block"));
   raw_.assign(bh.raw_bytes, '\0');
   size_t n = ZSTD_decompress(raw_.data(), raw_.size(), compressed.data(), compressed.size());
   if (ZSTD_isError(n) || n != bh.raw_bytes)
