@@ -33,6 +33,15 @@ class FaultObserver;
 enum class FaultLoopMode { kPoll, kSpin, kHybrid };
 bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode);
 
+// Where a prefetched page waits for its first touch (D67).
+//   kMap:   mapped at once; the touch costs nothing, and the policy learns
+//           of it only if the page is written (a write-protect fault).
+//   kStage: held unmapped in a local buffer; the touch faults and is served
+//           from the buffer, so the policy sees every prefetch hit, at the
+//           cost of a fault round trip without a far read.
+enum class PrefetchInstall { kMap, kStage };
+bool ParsePrefetchInstall(const std::string& text, PrefetchInstall* mode);
+
 struct RegionOptions {
   size_t reserve_bytes = size_t{64} << 30;  // virtual size of the region
   // The local-memory budget. When local_bytes > 0 it is fixed; otherwise it is
@@ -44,6 +53,8 @@ struct RegionOptions {
   int fault_threads = 1;
   size_t evict_batch_pages = 32;   // pages written back per batched request
   size_t prefetch_queue_pages = 1024;
+  PrefetchInstall prefetch_install = PrefetchInstall::kMap;
+  uint32_t stage_slots = 16384;    // kStage: at most this many pages wait staged (64 MiB)
   std::string prefetch = "none";   // policy name, see MakePrefetcher()
   PrefetchOptions prefetch_options;  // region_pages is filled in by the region
   // Whether demand refaults of recently evicted pages join the active list
@@ -92,7 +103,8 @@ struct RegionStats {
   uint64_t pages_discarded = 0;    // pages freed by the application
   uint64_t prefetch_issued = 0;
   uint64_t prefetch_installed = 0;
-  uint64_t prefetch_used = 0;      // prefetched pages seen used: caught in flight, or written
+  uint64_t prefetch_used = 0;      // prefetched pages seen used: caught in flight, written, or (staged) touched
+  uint64_t prefetch_staged = 0;    // of prefetch_installed: staged rather than mapped
   uint64_t prefetch_late = 0;      // of which: faulted on while still in flight (not demand faults)
   uint64_t resident_pages = 0;
   uint64_t peak_resident_pages = 0;

@@ -93,7 +93,7 @@ size_t Evictor::Demote(uint64_t at_least) {
 
 size_t Evictor::EvictBatch() {
   PageStateTable& table = core_->table();
-  std::vector<uint64_t> victims, dirty;
+  std::vector<uint64_t> victims, dirty, staged;
   std::vector<ResidencyEntry> entries;
   Demote(0);
   while (victims.empty()) {
@@ -111,10 +111,11 @@ size_t Evictor::EvictBatch() {
           core_->inactive().Push(e.page, e.generation);
           break;
         }
-        if (!IsMapped(w.state()) || w.has(PageWord::kActive)) break;
+        if (!IsLocal(w.state()) || w.has(PageWord::kActive)) break;
         if (table.Cas(e.page, &w, w.with_state(PageState::kEvicting))) {
           victims.push_back(e.page);
           if (w.state() == PageState::kDirty) dirty.push_back(e.page);
+          if (w.state() == PageState::kStaged) staged.push_back(e.page);
           break;
         }
       }
@@ -148,7 +149,18 @@ size_t Evictor::EvictBatch() {
     std::sort(dirty.begin(), dirty.end());
   }
 
-  DropRanges(victims);
+  // A staged page is not mapped: its buffer is freed before the page can be
+  // staged again (that is, before it leaves Evicting).
+  std::sort(staged.begin(), staged.end());
+  for (uint64_t page : staged) core_->stage().Release(page);
+  if (staged.empty()) {
+    DropRanges(victims);
+  } else {
+    std::vector<uint64_t> mapped;
+    for (uint64_t page : victims)
+      if (!std::binary_search(staged.begin(), staged.end(), page)) mapped.push_back(page);
+    DropRanges(mapped);
+  }
 
   uint64_t emptied = 0;
   for (uint64_t page : victims) {

@@ -95,7 +95,12 @@ void FaultHandler::HandleBatch(const uffd_msg* msgs, size_t count) {
       OnMissing(page, (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0, m.arg.pagefault.feat.ptid, &pending);
     }
   }
-  if (pending.empty()) return;
+  if (pending.empty()) {
+    // Only hits (staged pages touched, prefetches caught in flight, first
+    // writes): the policy acts on them now, not at the next demand fault.
+    Predict(pending, start_ns);
+    return;
+  }
   evictor_->MakeRoom(0);
 
   // Submit the reads first, so zero-fills and inference overlap the transfer.
@@ -153,6 +158,14 @@ void FaultHandler::OnMissing(uint64_t page, bool write, uint32_t thread_id, std:
       }
       w = table.Load(page);
       continue;
+    }
+    if (s == PageState::kStaged) {
+      // A staged prefetch's first touch: the hit the policy should see.
+      if (!table.Cas(page, &w, w.with_state(PageState::kFetching).clear(PageWord::kPrefetched))) continue;
+      Status st = core_->InstallStaged(page, write);
+      if (!st.ok()) return core_->Fatal(st);
+      core_->NotePrefetchHit(page);
+      return;
     }
     if (IsMapped(s)) {
       // Installed after this fault was raised: the access just needs a retry.

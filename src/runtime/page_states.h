@@ -4,8 +4,10 @@
 //
 //   Empty ──fault──▶ Fetching ──install──▶ Clean | Dirty        (fault thread,
 //   Remote ─fault or prefetch─▶ Fetching                         prefetch worker)
+//   Fetching ──stage──▶ Staged ──first touch──▶ Fetching          (prefetch worker,
+//                                                                 fault thread)
 //   Clean ──first write──▶ Unprotecting ──▶ Dirty                (fault thread)
-//   Clean | Dirty ──evict──▶ Evicting ──▶ Remote | Empty         (evictor)
+//   Clean | Dirty | Staged ──evict──▶ Evicting ──▶ Remote | Empty (evictor)
 //   any stable state ──free()──▶ Discarding ──▶ Empty            (freeing thread)
 //
 // A fault that finds a page in a transient state sets the waiter bit instead
@@ -31,12 +33,15 @@ enum class PageState : uint8_t {
   kEvicting,      // being written back and dropped
   kUnprotecting,  // first write seen; write-protection being lifted
   kDiscarding,    // being freed
+  kStaged,        // prefetched into a stage buffer, not mapped: its first touch is a visible hit (stage_area.h)
 };
 
 inline bool IsTransient(PageState s) {
   return s == PageState::kFetching || s == PageState::kEvicting || s == PageState::kUnprotecting || s == PageState::kDiscarding;
 }
 inline bool IsMapped(PageState s) { return s == PageState::kClean || s == PageState::kDirty; }
+// Holds data locally, so it is charged against the budget and can be evicted.
+inline bool IsLocal(PageState s) { return IsMapped(s) || s == PageState::kStaged; }
 
 // The packed word: state in bits 0-3, flags in 4-7, install generation above.
 struct PageWord {

@@ -44,12 +44,18 @@ void PrefetchWorker::Drain() {
 void PrefetchWorker::FetchBatch(std::deque<uint64_t>& candidates) {
   thread_local std::vector<std::byte> buffer(kBatchPages * kPageSize);
   std::vector<PageIo> ios;
+  std::vector<bool> staged;
+  StageArea& stage = core_->stage();
   for (uint64_t page : candidates) {
     bool was_empty = false;
     // Only pages the backend holds are worth fetching; anything resident or
     // in transit is skipped.
     if (!core_->BeginFetch(page, /*for_prefetch=*/true, &was_empty)) continue;
-    ios.push_back({page, buffer.data() + ios.size() * kPageSize});
+    // Staged pages are read straight into their buffer; with no buffer free
+    // the page is mapped as usual.
+    std::byte* slot = stage.enabled() ? stage.Acquire(page) : nullptr;
+    staged.push_back(slot != nullptr);
+    ios.push_back({page, slot != nullptr ? slot : buffer.data() + ios.size() * kPageSize});
   }
   if (ios.empty()) return;
   evictor_->MakeRoom(0);
@@ -58,13 +64,18 @@ void PrefetchWorker::FetchBatch(std::deque<uint64_t>& candidates) {
   IoTicket t = core_->backend().read_pages(ios, &st);
   if (t != 0) st = core_->backend().wait(t);
   if (!st.ok()) {
-    for (const PageIo& io : ios) core_->AbandonFetch(io.page_no, false);
+    for (size_t i = 0; i < ios.size(); ++i) {
+      if (staged[i]) stage.Release(ios[i].page_no);
+      core_->AbandonFetch(ios[i].page_no, false);
+    }
     core_->Fatal(Status::Unavailable(fmt::format("prefetch of {} pages from {} failed: {}", ios.size(), core_->backend().describe(), st.message())));
     return;
   }
   core_->counters().pages_fetched.fetch_add(ios.size(), std::memory_order_relaxed);
-  for (const PageIo& io : ios) {
-    st = core_->Install(io.page_no, io.data, /*dirty=*/false, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
+  for (size_t i = 0; i < ios.size(); ++i) {
+    const PageIo& io = ios[i];
+    st = staged[i] ? core_->Stage(io.page_no)
+                   : core_->Install(io.page_no, io.data, /*dirty=*/false, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
     if (!st.ok()) {
       core_->Fatal(st);
       return;

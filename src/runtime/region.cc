@@ -25,6 +25,13 @@ bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode) {
   return true;
 }
 
+bool ParsePrefetchInstall(const std::string& text, PrefetchInstall* mode) {
+  if (text == "map") *mode = PrefetchInstall::kMap;
+  else if (text == "stage") *mode = PrefetchInstall::kStage;
+  else return false;
+  return true;
+}
+
 class Region::Impl {
  public:
   Impl(const RegionOptions& options, std::unique_ptr<Backend> backend)
@@ -104,11 +111,12 @@ Status Region::discard(void* addr, size_t len) {
   if (madvise(core.PageAddress(first), (last - first) << kPageShift, MADV_DONTNEED) != 0)
     return Status::FromErrno("MADV_DONTNEED of freed pages", errno);
 
-  uint64_t mapped = 0, populated = 0;
+  uint64_t local = 0, populated = 0;
   bool any_backed = false;
   for (uint64_t p = first; p < last; ++p) {
     PageWord w = before[p - first];
-    mapped += IsMapped(w.state()) ? 1 : 0;
+    local += IsLocal(w.state()) ? 1 : 0;
+    if (w.state() == PageState::kStaged) core.stage().Release(p);
     if (w.has(PageWord::kActive)) core.NoteActiveLeft();
     populated += w.state() != PageState::kEmpty ? 1 : 0;
     any_backed |= w.has(PageWord::kBacked);
@@ -116,7 +124,7 @@ Status Region::discard(void* addr, size_t len) {
     PageWord old = table.Exchange(p, PageWord{w.raw & ~(PageWord::kStateMask | PageWord::kWaiter | PageWord::kBacked | PageWord::kPrefetched | PageWord::kActive)});
     if (old.has(PageWord::kWaiter)) core.WakePage(p);
   }
-  core.Uncharge(mapped);
+  core.Uncharge(local);
   core.ShrinkFootprint(populated);
   if (FaultObserver* observer = core.options().observer.get()) observer->OnDiscard(first, last - first);
   core.counters().pages_discarded.fetch_add(populated, std::memory_order_relaxed);
@@ -143,6 +151,7 @@ RegionStats Region::stats() const {
   s.prefetch_issued = c.prefetch_issued.load();
   s.prefetch_installed = c.prefetch_installed.load();
   s.prefetch_used = c.prefetch_used.load();
+  s.prefetch_staged = c.prefetch_staged.load();
   s.prefetch_late = c.prefetch_late.load();
   s.resident_pages = core.ChargedPages();
   s.peak_resident_pages = core.PeakChargedPages();

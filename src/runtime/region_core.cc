@@ -58,6 +58,7 @@ Status RegionCore::Init() {
   void* stamps = mmap(nullptr, pages_ * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stamps == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the eviction stamps");
   evicted_at_ = static_cast<uint32_t*>(stamps);
+  if (options_.prefetch_install == PrefetchInstall::kStage) PRESCIENT_RETURN_IF_ERROR(stage_.Init(pages_, options_.stage_slots));
   PRESCIENT_RETURN_IF_ERROR(uffd_.Open());
   return uffd_.Register(base_, pages_ << kPageShift);
 }
@@ -122,6 +123,31 @@ Status RegionCore::Install(uint64_t page, const std::byte* data, bool dirty, boo
     inactive_.Push(page, next.generation());
   }
   return Status::Ok();
+}
+
+Status RegionCore::Stage(uint64_t page) {
+  PageWord w = table_.Load(page);
+  while (true) {
+    // A fault that caught the prefetch in flight cleared the mark and waits.
+    if (!w.has(PageWord::kPrefetched) || w.has(PageWord::kWaiter)) {
+      Status st = Install(page, stage_.Buffer(page), /*dirty=*/false, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
+      stage_.Release(page);
+      return st;
+    }
+    PageWord next = w.with_state(PageState::kStaged).next_generation().set(PageWord::kBacked);
+    if (table_.Cas(page, &w, next)) {
+      counters_.prefetch_staged.fetch_add(1, std::memory_order_relaxed);
+      inactive_.Push(page, next.generation());
+      return Status::Ok();
+    }
+  }
+}
+
+Status RegionCore::InstallStaged(uint64_t page, bool write) {
+  // Installed as a prefetch, so a hit does not count as a refault to activate.
+  Status st = Install(page, stage_.Buffer(page), /*dirty=*/write, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/true);
+  stage_.Release(page);
+  return st;
 }
 
 void RegionCore::AbandonFetch(uint64_t page, bool was_empty) {

@@ -15,6 +15,7 @@
 #include "prescient/region.h"
 #include "runtime/page_states.h"
 #include "runtime/residency_queue.h"
+#include "runtime/stage_area.h"
 #include "runtime/uffd.h"
 
 namespace prescient {
@@ -29,6 +30,7 @@ struct RegionCounters {
   std::atomic<uint64_t> pages_discarded{0};
   std::atomic<uint64_t> prefetch_issued{0};
   std::atomic<uint64_t> prefetch_installed{0};
+  std::atomic<uint64_t> prefetch_staged{0};
   std::atomic<uint64_t> prefetch_used{0};
   std::atomic<uint64_t> prefetch_late{0};
 };
@@ -85,6 +87,15 @@ class RegionCore {
   // Dirty (writable) or Clean (write-protected). Wakes any waiters; with
   // `wake_now` the copy itself wakes the range (cheaper for demand faults).
   Status Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now);
+  // Leaves a prefetched page, held in Fetching with its data in its stage
+  // buffer, Staged: charged and evictable but unmapped, so that its first
+  // touch faults. If a fault caught it in flight, maps it now instead.
+  Status Stage(uint64_t page);
+  // Maps a page the caller took from Staged into Fetching (its first touch)
+  // and frees its buffer: writable and dirty for a write.
+  Status InstallStaged(uint64_t page, bool write);
+  StageArea& stage() { return stage_; }
+
   // Returns a page held in Fetching to its previous state after a failed read.
   void AbandonFetch(uint64_t page, bool was_empty);
   // Wakes threads blocked on `page`; failures are fatal.
@@ -109,6 +120,7 @@ class RegionCore {
   // Whether a page fetched back now refaulted within a budget's worth of evictions.
   bool RefaultedRecently(uint64_t page) const;
 
+  StageArea stage_;
   ResidencyQueue inactive_, active_;
   std::atomic<uint64_t> active_pages_{0};
   std::atomic<uint64_t> evictions_{0};

@@ -55,6 +55,12 @@ Status RunConfigFromEnv(RunConfig* config) {
       return Status::InvalidArgument(fmt::format("{}={}: expected poll, spin or hybrid", kEnvFaultLoop, v));
     c.fault_loop = v;
   }
+  if (const char* v = Get(kEnvPrefetchInstall)) {
+    PrefetchInstall mode;
+    if (!ResolvePrefetchInstall(v, c.prefetch, &mode))
+      return Status::InvalidArgument(fmt::format("{}={}: expected auto, map or stage", kEnvPrefetchInstall, v));
+    c.prefetch_install = v;
+  }
   if (const char* v = Get(kEnvMinAlloc)) {
     Status s = ParseBytes(v, &c.min_alloc_bytes);
     if (!s.ok()) return Explain(kEnvMinAlloc, v, s);
@@ -102,6 +108,7 @@ std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
   put(kEnvLookahead, std::to_string(c.lookahead));
   put(kEnvHybrid, c.hybrid ? "1" : "0");
   put(kEnvFaultLoop, c.fault_loop);
+  put(kEnvPrefetchInstall, c.prefetch_install);
   put(kEnvMinAlloc, std::to_string(c.min_alloc_bytes));
   put(kEnvReserve, std::to_string(c.reserve_bytes));
   if (c.root_pid > 0) put(kEnvRootPid, std::to_string(c.root_pid));
@@ -124,11 +131,21 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   if (!ParseFaultLoopMode(config.fault_loop, &o.loop))
     return Status::InvalidArgument(fmt::format("unknown fault loop '{}'; expected poll, spin or hybrid", config.fault_loop));
   o.prefetch = config.prefetch;
+  if (!ResolvePrefetchInstall(config.prefetch_install, config.prefetch, &o.prefetch_install))
+    return Status::InvalidArgument(fmt::format("unknown prefetch install '{}'; expected auto, map or stage", config.prefetch_install));
   o.prefetch_options.model_path = config.model_path;
   o.prefetch_options.lookahead = config.lookahead;
   o.prefetch_options.hybrid = config.hybrid;
   *options = std::move(o);
   return Status::Ok();
+}
+
+bool ResolvePrefetchInstall(const std::string& install, const std::string& policy, PrefetchInstall* mode) {
+  if (install == "auto") {
+    *mode = policy == "farsight" ? PrefetchInstall::kStage : PrefetchInstall::kMap;
+    return true;
+  }
+  return ParsePrefetchInstall(install, mode);
 }
 
 }  // namespace prescient

@@ -25,6 +25,7 @@ inline constexpr char kEnvToken[] = "PRESCIENT_TOKEN";
 inline constexpr char kEnvReport[] = "PRESCIENT_REPORT";                 // JSON report path
 inline constexpr char kEnvPrefetch[] = "PRESCIENT_PREFETCH";             // policy name
 inline constexpr char kEnvFaultLoop[] = "PRESCIENT_FAULT_LOOP";          // poll | spin | hybrid
+inline constexpr char kEnvPrefetchInstall[] = "PRESCIENT_PREFETCH_INSTALL";  // auto | map | stage
 inline constexpr char kEnvMinAlloc[] = "PRESCIENT_MIN_ALLOC";            // smallest managed allocation
 inline constexpr char kEnvReserve[] = "PRESCIENT_RESERVE";               // virtual size of the region
 inline constexpr char kEnvRootPid[] = "PRESCIENT_ROOT_PID";              // the process that reports
@@ -57,6 +58,9 @@ struct RunConfig {
   int lookahead = 4;
   bool hybrid = true;
   std::string fault_loop = "hybrid";
+  // map, stage, or auto: stage for the policies that learn from every
+  // prefetch hit (farsight), map for the rest (D67).
+  std::string prefetch_install = "auto";
   uint64_t min_alloc_bytes = kDefaultMinAllocBytes;
   uint64_t reserve_bytes = uint64_t{64} << 30;
   pid_t root_pid = 0;                 // 0: whichever process reads the config
@@ -74,5 +78,7 @@ Status RunConfigFromEnv(RunConfig* config);
 std::vector<std::string> RunConfigToEnv(const RunConfig& config);
 // The region a run asks for.
 Status ToRegionOptions(const RunConfig& config, RegionOptions* options);
+// Resolves `install` (auto, map or stage) for `policy`; false for an unknown word.
+bool ResolvePrefetchInstall(const std::string& install, const std::string& policy, PrefetchInstall* mode);
 
 }  // namespace prescient

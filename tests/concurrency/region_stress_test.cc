@@ -39,9 +39,10 @@ struct Case {
   int local_pct;
   const char* loop;
   const char* prefetch;
+  const char* install = "map";
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.local_pct << "% " << c.loop << " " << c.prefetch; }
+void PrintTo(const Case& c, std::ostream* os) { *os << c.local_pct << "% " << c.loop << " " << c.prefetch << " " << c.install; }
 
 class RegionStress : public ::testing::TestWithParam<Case> {};
 
@@ -51,6 +52,7 @@ TEST_P(RegionStress, EveryByteSurvivesEvictionAndWriteBack) {
   options.local_bytes = kPages * kPageSize * static_cast<uint64_t>(c.local_pct) / 100;
   ASSERT_TRUE(ParseFaultLoopMode(c.loop, &options.loop));
   options.prefetch = c.prefetch;
+  ASSERT_TRUE(ParsePrefetchInstall(c.install, &options.prefetch_install));
   StressOptions stress;
   stress.pages = kPages;
   std::optional<RegionStats> stats = StressNewRegion(options, stress);
@@ -66,14 +68,19 @@ TEST_P(RegionStress, EveryByteSurvivesEvictionAndWriteBack) {
   EXPECT_LE(s.peak_resident_pages, s.budget_pages + 64) << "budget " << s.budget_pages;
   EXPECT_GT(s.fault_latency.count, 0u);
   EXPECT_GT(s.fault_latency.p99_us, 0.0);
+  if (options.prefetch_install == PrefetchInstall::kStage) {
+    EXPECT_GT(s.prefetch_staged, 0u) << "staged pages must race with the faults, the evictor and the checks";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Budgets, RegionStress,
                          ::testing::Values(Case{10, "hybrid", "none"}, Case{25, "hybrid", "none"}, Case{50, "hybrid", "none"},
                                            Case{25, "poll", "none"}, Case{25, "spin", "none"}, Case{25, "hybrid", "readahead"},
-                                           Case{10, "poll", "readahead"}),
+                                           Case{10, "poll", "readahead"}, Case{25, "hybrid", "readahead", "stage"},
+                                           Case{10, "poll", "readahead", "stage"}),
                          [](const auto& info) {
-                           return std::to_string(info.param.local_pct) + "pct_" + info.param.loop + "_" + info.param.prefetch;
+                           return std::to_string(info.param.local_pct) + "pct_" + info.param.loop + "_" + info.param.prefetch +
+                                  (std::string(info.param.install) == "map" ? "" : std::string("_") + info.param.install);
                          });
 
 TEST(Region, SequentialScanWithReadaheadPrefetchesAndUsesPages) {
@@ -90,6 +97,66 @@ TEST(Region, SequentialScanWithReadaheadPrefetchesAndUsesPages) {
   RegionStats s = region->stats();
   EXPECT_GT(s.prefetch_installed, 0u);
   EXPECT_GT(s.prefetch_used, 0u);
+}
+
+// Scans 4096 pages twice at a 2 MiB budget under readahead, checking every
+// page, and returns the stats.
+RegionStats ScanTwice(PrefetchInstall install, uint32_t stage_slots = 16384) {
+  RegionOptions options;
+  options.local_bytes = 2 << 20;
+  options.prefetch = "readahead";
+  options.prefetch_install = install;
+  options.stage_slots = stage_slots;
+  auto region = MakeRegion(options);
+  if (!region) return {};
+  const uint64_t pages = 4096;
+  for (uint64_t p = 0; p < pages; ++p) region->base()[p * kPageSize + p % 4000] = std::byte(p & 0xff);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint64_t p = 0; p < pages; ++p) {
+      EXPECT_EQ(region->base()[p * kPageSize + p % 4000], std::byte(p & 0xff)) << "page " << p << " pass " << pass;
+      if (::testing::Test::HasFailure()) return region->stats();
+    }
+  }
+  return region->stats();
+}
+
+TEST(Region, StagedPrefetchesAreSeenWhenRead) {
+  RegionStats mapped = ScanTwice(PrefetchInstall::kMap);
+  RegionStats staged = ScanTwice(PrefetchInstall::kStage);
+  EXPECT_EQ(mapped.prefetch_staged, 0u);
+  EXPECT_GT(staged.prefetch_staged, 0u);
+  // A read of a mapped prefetch is invisible (only those caught in flight
+  // count); a read of a staged one faults, and a scan uses nearly every one.
+  EXPECT_GT(staged.prefetch_used, staged.prefetch_staged * 9 / 10) << staged.prefetch_used << " of " << staged.prefetch_staged;
+  // Hits are not demand faults either way.
+  EXPECT_LT(staged.demand_faults, 2 * 4096u);
+  EXPECT_LE(staged.peak_resident_pages, staged.budget_pages + 64);
+}
+
+TEST(Region, FullStageFallsBackToMapping) {
+  RegionStats s = ScanTwice(PrefetchInstall::kStage, /*stage_slots=*/4);
+  EXPECT_GT(s.prefetch_staged, 0u);
+  EXPECT_LT(s.prefetch_staged, s.prefetch_installed) << "with 4 slots most prefetches must be mapped";
+}
+
+TEST(Region, StagedPagesCanBeDiscardedAndEvicted) {
+  RegionOptions options;
+  options.local_bytes = 1 << 20;
+  options.prefetch = "readahead";
+  options.prefetch_install = PrefetchInstall::kStage;
+  auto region = MakeRegion(options);
+  ASSERT_NE(region, nullptr);
+  const size_t bytes = 8 << 20;
+  std::memset(region->base(), 0xab, bytes);
+  // A scan of the first 3/8 leaves readahead's window staged ahead of it,
+  // inside the half that is then freed; evict_all takes any staged page left.
+  for (size_t i = 0; i < bytes * 3 / 8; i += kPageSize) ASSERT_EQ(region->base()[i], std::byte{0xab});
+  ASSERT_GT(region->stats().prefetch_staged, 0u);
+  ASSERT_TRUE(region->discard(region->base(), bytes / 2).ok());
+  ASSERT_TRUE(region->evict_all().ok());
+  EXPECT_EQ(region->stats().resident_pages, 0u);
+  for (size_t i = 0; i < bytes / 2; i += 1024) ASSERT_EQ(region->base()[i], std::byte{0}) << "offset " << i;
+  for (size_t i = bytes / 2; i < bytes; i += 1024) ASSERT_EQ(region->base()[i], std::byte{0xab}) << "offset " << i;
 }
 
 TEST(Region, BudgetFollowsFootprintFraction) {

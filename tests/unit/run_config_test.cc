@@ -21,7 +21,7 @@ class EnvGuard {
  private:
   static void Clear() {
     for (const char* name : {kEnvLocalFraction, kEnvLocalBytes, kEnvMemnodes, kEnvToken, kEnvReport, kEnvPrefetch, kEnvFaultLoop,
-                             kEnvMinAlloc, kEnvReserve, kEnvRootPid, kEnvSummary, kEnvLogLevel})
+                             kEnvPrefetchInstall, kEnvMinAlloc, kEnvReserve, kEnvRootPid, kEnvSummary, kEnvLogLevel})
       unsetenv(name);
   }
 };
@@ -47,6 +47,7 @@ TEST(RunConfigTest, RoundTripsThroughTheEnvironment) {
   in.report_path = "/tmp/r.json";
   in.prefetch = "readahead";
   in.fault_loop = "spin";
+  in.prefetch_install = "stage";
   in.min_alloc_bytes = 65536;
   in.reserve_bytes = uint64_t{8} << 30;
   in.root_pid = 1234;
@@ -62,6 +63,7 @@ TEST(RunConfigTest, RoundTripsThroughTheEnvironment) {
   EXPECT_EQ(out.report_path, in.report_path);
   EXPECT_EQ(out.prefetch, in.prefetch);
   EXPECT_EQ(out.fault_loop, in.fault_loop);
+  EXPECT_EQ(out.prefetch_install, "stage");
   EXPECT_EQ(out.min_alloc_bytes, in.min_alloc_bytes);
   EXPECT_EQ(out.reserve_bytes, in.reserve_bytes);
   EXPECT_EQ(out.root_pid, 1234);
@@ -74,6 +76,18 @@ TEST(RunConfigTest, RoundTripsThroughTheEnvironment) {
   EXPECT_EQ(options.local_fraction, 0.25);
   EXPECT_EQ(options.reserve_bytes, in.reserve_bytes);
   EXPECT_EQ(options.prefetch, "readahead");
+  EXPECT_EQ(options.prefetch_install, PrefetchInstall::kStage);
+}
+
+TEST(RunConfigTest, AutoInstallStagesOnlyForTheLearnedPolicy) {
+  PrefetchInstall mode;
+  ASSERT_TRUE(ResolvePrefetchInstall("auto", "farsight", &mode));
+  EXPECT_EQ(mode, PrefetchInstall::kStage);
+  ASSERT_TRUE(ResolvePrefetchInstall("auto", "readahead", &mode));
+  EXPECT_EQ(mode, PrefetchInstall::kMap);
+  ASSERT_TRUE(ResolvePrefetchInstall("map", "farsight", &mode));
+  EXPECT_EQ(mode, PrefetchInstall::kMap);
+  EXPECT_FALSE(ResolvePrefetchInstall("sometimes", "farsight", &mode));
 }
 
 TEST(RunConfigTest, AFixedBudgetTravelsInstead) {
@@ -95,6 +109,7 @@ TEST(RunConfigTest, ErrorsNameTheVariable) {
       {{"PRESCIENT_LOCAL_FRACTION=0%"}, "PRESCIENT_LOCAL_FRACTION"},
       {{"PRESCIENT_LOCAL_BYTES=4K"}, "PRESCIENT_LOCAL_BYTES=4K is below the minimum"},
       {{"PRESCIENT_FAULT_LOOP=sometimes"}, "PRESCIENT_FAULT_LOOP"},
+      {{"PRESCIENT_PREFETCH_INSTALL=lazy"}, "PRESCIENT_PREFETCH_INSTALL=lazy: expected auto, map or stage"},
       {{"PRESCIENT_MIN_ALLOC=lots"}, "PRESCIENT_MIN_ALLOC"},
       {{"PRESCIENT_ROOT_PID=x1"}, "PRESCIENT_ROOT_PID"},
   };
