@@ -2,7 +2,7 @@
 # Fault injection with the real pool (issue 6, "What it must show"):
 #
 #   bench/dlrm_crash.sh [--runs N] [--batches B] [--seed S] [--max-gap G] [--modes "relaxed strict ..."] [--relaxed-auc-tolerance T]
-#                       [--prescient PATH] [--work DIR] [--json FILE]
+#                       [--prescient PATH] [--work DIR] [--json FILE] [--trainer-flags "FLAGS"]
 #
 # One uninterrupted reference run in DRAM (one torch thread, so it is a
 # deterministic replay) logs the digest of every embedding row + Adagrad
@@ -19,7 +19,7 @@
 # Prints a summary and writes it as JSON. Needs only bash and the binary.
 set -u
 runs=10 batches=120 seed=7 max_gap=8 modes="relaxed strict stop-the-world differential" relaxed_tol=0.001
-prescient="${PRESCIENT:-$(dirname "$0")/../build/prescient}" work="" json=""
+prescient="${PRESCIENT:-$(dirname "$0")/../build/prescient}" work="" json="" trainer_flags=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -31,6 +31,7 @@ while [ $# -gt 0 ]; do
     --prescient) prescient=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --json) json=$2; shift 2 ;;
+    --trainer-flags) trainer_flags=$2; shift 2 ;;  # e.g. --no-catch-up, for every trainer run
     *) echo "dlrm_crash.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -39,7 +40,8 @@ done
 mkdir -p "$work"
 [ -n "$json" ] || json="$work/summary.json"
 read -r -a mode_list <<<"$modes"
-base=(dlrm train --small --seed "$seed" --threads 1 --quiet --checkpoint-every 10 --full-every 3 --max-gap "$max_gap" --report-digests)
+read -r -a extra <<<"$trainer_flags"
+base=(dlrm train --small --seed "$seed" --threads 1 --quiet --checkpoint-every 10 --full-every 3 --max-gap "$max_gap" --report-digests "${extra[@]}")
 common=("${base[@]}" --batches "$batches")
 
 # A JSON value from the report's single line: a number, null, "string" or [array].

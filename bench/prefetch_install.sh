@@ -9,15 +9,25 @@
 #
 #   WORKLOADS="mcf xgboost pagerank sssp"   LOCAL=50%   REPS=3
 #   POLICIES="readahead leap farsight"      INSTALLS="map stage"
+#   MEMNODE=1   far memory on a loopback memory node instead of the embedded store
 #   farsight uses models/W.model on the held-out input (the third family).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+far=()
+if [ -n "${MEMNODE:-}" ]; then
+  portfile=$(mktemp)
+  build/prescient memnode --listen 127.0.0.1:0 --port-file "$portfile" > /dev/null 2>&1 &
+  node=$!
+  trap 'kill $node 2>/dev/null' EXIT
+  for _ in $(seq 50); do [ -s "$portfile" ] && break; sleep 0.1; done
+  far=(--memnode "127.0.0.1:$(cat "$portfile")")
+fi
 WORKLOADS="${WORKLOADS:-mcf xgboost pagerank sssp}"
 LOCAL="${LOCAL:-50%}"
 REPS="${REPS:-3}"
 POLICIES="${POLICIES:-readahead leap farsight}"
 INSTALLS="${INSTALLS:-map stage}"
-out=results/prefetch_install
+out=results/prefetch_install${MEMNODE:+-memnode}
 mkdir -p "$out"
 rows="$out/rows.txt"
 : > "$rows"
@@ -42,7 +52,7 @@ for w in $WORKLOADS; do
       else
         p="${cell%%:*}"; i="${cell##*:}"
         model=(); [ "$p" = farsight ] && model=(--model "models/$w.model")
-        got=$(build/prescient run --quiet --local "$LOCAL" --prefetch "$p" "${model[@]}" --prefetch-install "$i" --report "$report" -- "$bin" "${args[@]}" | tail -1)
+        got=$(build/prescient run --quiet --local "$LOCAL" "${far[@]}" --prefetch "$p" "${model[@]}" --prefetch-install "$i" --report "$report" -- "$bin" "${args[@]}" | tail -1)
       fi
       t1=$(now)
       [ "$got" = "$native_sum" ] || { echo "$w $cell: checksum $got, native $native_sum"; exit 1; }

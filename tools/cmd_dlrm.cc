@@ -35,7 +35,7 @@ struct DlrmArgs {
   std::string placement = "near", checkpoint = "relaxed", dense_opt = "adagrad", sparse_opt = "adagrad", pooling = "sum";
   std::string checkpoint_dir, json, bottom, top;
   std::string pool, memnode, pool_latency, pool_undo_log = "auto", digest_log;
-  bool small = false, strict = false, resume = false, quiet = false, report_digests = false;
+  bool small = false, strict = false, resume = false, quiet = false, report_digests = false, no_catch_up = false;
   uint64_t seed = 1, batches = 2000, rows = 0;
   uint32_t dim = 0, batch_size = 0, hot = 1, checkpoint_every = 100, full_every = 8, max_gap = 8, dense_slices = 0, eval_every = 0,
            eval_samples = 0;
@@ -192,6 +192,7 @@ int Train(DlrmArgs a) {
   o.full_every = a.full_every;
   o.max_gap = a.max_gap;
   o.dense_slices = a.dense_slices;
+  o.dense_catch_up = !a.no_catch_up;
   o.eval_every = a.eval_every;
   o.progress = !a.quiet;
   // A local pool keeps its dense checkpoint beside it, so FILE and
@@ -321,6 +322,8 @@ void AddDlrmCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--strict", a->strict, "With relaxed: keep the dense checkpoint exactly at the embeddings' batch");
   cmd->add_option("--max-gap", a->max_gap, "relaxed: batches the dense checkpoint may trail the embeddings")->capture_default_str();
   cmd->add_option("--dense-slices", a->dense_slices, "relaxed: slices of the dense state (0: (max-gap + 1) / 2)")->capture_default_str();
+  cmd->add_flag("--no-catch-up", a->no_catch_up,
+                "relaxed: after a recovery, train on with the restored dense state as it is, instead of first replaying the batches its slices missed");
   cmd->add_option("--checkpoint-every", a->checkpoint_every, "stop-the-world, differential: batches between checkpoints")->capture_default_str();
   cmd->add_option("--full-every", a->full_every, "differential: diffs between full checkpoints")->capture_default_str();
   cmd->add_option("--checkpoint-dir", a->checkpoint_dir, "Directory of the checkpoint files (default ./dlrm-checkpoint)");

@@ -1,5 +1,7 @@
 #include "memnode/server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -140,6 +142,11 @@ void MemnodeServer::Accept() {
     if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) spdlog::warn("accept failed: {}", std::strerror(errno));
     return;
   }
+  // A reply's last partial segment must not wait for the client's delayed
+  // ACK (Nagle): that stalled one fault in a hundred for 40 ms.
+  int one = 1;
+  if (setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+    spdlog::warn("setsockopt(TCP_NODELAY) on a new connection failed: {}", std::strerror(errno));
   std::string peer = PeerName(fd.get());
   ReapFinished();  // so only live sessions count against the limit
   if (sessions_.size() >= static_cast<size_t>(options_.max_connections)) {

@@ -21,6 +21,7 @@ struct FutureMaps::Chunk {
 
 FutureMaps::FutureMaps(const FutureMapOptions& options)
     : ordinals_(std::clamp(options.ordinals, 1, 64)),
+      ranking_(options.ranking),
       // A bound below one chunk would leave nowhere to record; it holds one.
       max_bytes_(options.max_bytes),
       map_bytes_(static_cast<uint64_t>(ordinals_) * (sizeof(uint32_t) + 1)),
@@ -76,6 +77,13 @@ int FutureMaps::Observe(uint64_t prev, uint64_t next) {
       found = i;
       break;
     }
+  }
+  if (ranking_ == FutureMapRanking::kRecency) {
+    // Move (or bring) `next` to the front; the rest shift down one rank.
+    const int from = found >= 0 ? found : ordinals_ - 1;
+    for (int i = from; i > 0; --i) succ[i] = succ[i - 1];
+    succ[0] = target;
+    return found >= 0 ? found : not_in_map();
   }
   if (found < 0) {
     // A newcomer takes the lowest rank, displacing whatever held it.

@@ -29,9 +29,16 @@
 
 namespace prescient {
 
+// How a map orders its successors.
+//   kCount:   by a saturating hit count; a newcomer enters at the lowest rank
+//             (the default, D30)
+//   kRecency: most recent first; a newcomer enters at the top
+enum class FutureMapRanking { kCount, kRecency };
+
 struct FutureMapOptions {
   int ordinals = 8;          // entries per map (K); a model's vocabulary is K + 1
   uint64_t max_bytes = 0;    // resident bound on the maps (0: unbounded)
+  FutureMapRanking ranking = FutureMapRanking::kCount;
 };
 
 class FutureMaps {
@@ -73,6 +80,7 @@ class FutureMaps {
   void SpillColdest();
 
   const int ordinals_;
+  const FutureMapRanking ranking_;
   const uint64_t max_bytes_;
   const uint64_t map_bytes_;    // one page's map: K successors (uint32) + K counts
   const uint64_t chunk_bytes_;

@@ -44,6 +44,7 @@ struct DlrmTrainer::Impl {
   std::deque<double> recent_loss;
   uint64_t last_progress_ns = 0;
   std::vector<uint64_t> recovered_slice_batch;  // per dense slice, the batch its restored copy is from
+  bool catch_up_pending = false;
 
   Impl(const DlrmOptions& options, EmbeddingStore* s)
       : o(options), store(s), log(options.data), net(options), tables(options.data.Tables(options.dim)) {}
@@ -74,6 +75,7 @@ struct DlrmTrainer::Impl {
   Status CheckpointBeforeCommit(uint64_t batch);
   Status CheckpointAfterCommit(uint64_t batch);
   Status Evaluate(ClickMetrics* m);
+  Status CatchUpDense();
 };
 
 namespace {
@@ -145,11 +147,14 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       }
       SetDense(rec.state);
       net.SetStepCount(static_cast<int64_t>(rec.oldest_batch));
-      // From here on the restored mix *is* the dense state before batch e.
-      // Say so on disk: the round robin writes only after commits, so a
-      // slice restored at the bound would otherwise be waited for forever,
-      // and a second crash must restore this state, not an older mix.
-      PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, net.flat()));
+      catch_up_pending = o.dense_catch_up && rec.gap > 0;
+      // Without a catch-up the restored mix *is* the dense state before
+      // batch e. Say so on disk: the round robin writes only after commits,
+      // so a slice restored at the bound would otherwise be waited for
+      // forever, and a second crash must restore this state, not an older
+      // mix. A catch-up writes its result instead (a crash before then
+      // recovers the same mix and replays the same batches).
+      if (!catch_up_pending) PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, net.flat()));
       next = e;
       report.recovered_gap = rec.gap;
       report.torn_slots = rec.torn_slots;
@@ -260,6 +265,46 @@ Status DlrmTrainer::Impl::TrainBatch(ClickBatch& b) {
   return Status::Ok();
 }
 
+// The restored dense slices are from batches b_i <= e, so slice i missed the
+// updates of batches [b_i, e). Replays those batches in order for the dense
+// part alone: a forward and backward pass on the embeddings as they are now
+// (at e; they are read, never updated), one optimizer step, and the step
+// undone on every slice that had already seen that batch. Every sample has
+// then updated every dense parameter once, as in an uninterrupted run; what
+// differs is only that the replayed passes saw the embeddings of batch e.
+Status DlrmTrainer::Impl::CatchUpDense() {
+  catch_up_pending = false;
+  const uint64_t t0 = NowNanos(), e = next;
+  const uint64_t first = *std::min_element(recovered_slice_batch.begin(), recovered_slice_batch.end());
+  const uint64_t saved_link = link_bytes;
+  const uint32_t T = static_cast<uint32_t>(tables.size());
+  ClickBatch b;
+  std::vector<std::vector<uint32_t>> rows(T);
+  std::vector<std::vector<float>> values(T);
+  for (uint64_t t = first; t < e; ++t) {
+    log.TrainBatch(t, o.batch_size, &b);
+    auto emb = torch::empty({T, b.count, o.dim});
+    PRESCIENT_RETURN_IF_ERROR(LookupAll(b, emb.data_ptr<float>(), &rows, &values));
+    auto logits = net.Forward(torch::from_blob(b.dense.data(), {b.count, kDenseFeatures}), emb);
+    auto loss = torch::nn::functional::binary_cross_entropy_with_logits(logits, torch::from_blob(b.labels.data(), {b.count}));
+    net.ZeroGrad();
+    loss.backward();
+    const std::vector<float> before = Dense();
+    net.Step();
+    for (uint32_t i = 0; i < dense_ckpt->slices(); ++i) {
+      if (recovered_slice_batch[i] <= t) continue;  // this slice missed batch t: keep the step
+      const size_t lo = dense_ckpt->slice_begin(i), hi = dense_ckpt->slice_end(i);
+      std::memcpy(net.flat() + lo, before.data() + lo, (hi - lo) * sizeof(float));
+    }
+    ++report.catch_up_batches;
+  }
+  link_bytes = saved_link;  // recovery, not training traffic
+  PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, net.flat()));
+  report.catch_up_seconds = static_cast<double>(SinceNs(t0)) * 1e-9;
+  spdlog::info("dlrm: dense state caught up over batches {}..{} in {:.3f} s", first, e - 1, report.catch_up_seconds);
+  return Status::Ok();
+}
+
 Status DlrmTrainer::Impl::CheckpointBeforeCommit(uint64_t batch) {
   const uint64_t t0 = NowNanos();
   if (o.checkpoint == CheckpointMode::kStrict) {
@@ -330,6 +375,7 @@ Status DlrmTrainer::Open(const DlrmOptions& options, EmbeddingStore* store, bool
 Status DlrmTrainer::Train(uint64_t until) {
   Impl& m = *impl_;
   until = std::min(until, m.o.batches);
+  if (m.catch_up_pending) PRESCIENT_RETURN_IF_ERROR(m.CatchUpDense());
   ClickBatch b;
   while (m.next < until) {
     if (m.store->next_batch() != m.next) {

@@ -63,6 +63,9 @@ struct DlrmOptions {
   uint32_t full_every = 8;          // differential: a full checkpoint after this many diffs
   uint32_t max_gap = 8;             // relaxed: batches the dense state may trail the embeddings
   uint32_t dense_slices = 0;        // relaxed: 0 picks (max_gap + 1) / 2
+  // relaxed: after a recovery, replay the batches each restored dense slice
+  // missed for the dense part alone, before training on (D92)
+  bool dense_catch_up = true;
   std::string checkpoint_dir = "dlrm-checkpoint";
 
   uint32_t eval_every = 0;          // batches between held-out evaluations (0: at the end only)
@@ -86,6 +89,8 @@ struct DlrmReport {
   std::optional<uint64_t> recovered_from_batch;
   uint64_t recovered_gap = 0;     // relaxed: batches the restored dense state trailed the embeddings
   uint32_t torn_slots = 0;
+  uint64_t catch_up_batches = 0;  // relaxed: batches replayed for the dense part after recovery
+  double catch_up_seconds = 0.0;
   double train_seconds = 0.0;     // training, without evaluation
   double samples_per_s = 0.0;
   double train_loss = 0.0;        // mean over this run's last 100 batches

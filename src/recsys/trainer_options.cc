@@ -76,6 +76,8 @@ nlohmann::json DlrmReport::ToJson() const {
           {"recovered_from_batch", recovered_from_batch ? nlohmann::json(*recovered_from_batch) : nlohmann::json(nullptr)},
           {"recovered_gap", recovered_gap},
           {"torn_slots", torn_slots},
+          {"catch_up_batches", catch_up_batches},
+          {"catch_up_seconds", catch_up_seconds},
           {"recovery_seconds", recovery_seconds},
           {"max_observed_gap", max_observed_gap},
           {"checkpoint_seconds", checkpoint_seconds},

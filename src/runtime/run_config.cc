@@ -57,7 +57,7 @@ Status RunConfigFromEnv(RunConfig* config) {
   }
   if (const char* v = Get(kEnvPrefetchInstall)) {
     PrefetchInstall mode;
-    if (!ResolvePrefetchInstall(v, c.prefetch, &mode))
+    if (!ResolvePrefetchInstall(v, !c.memnodes.empty(), &mode))
       return Status::InvalidArgument(fmt::format("{}={}: expected auto, map or stage", kEnvPrefetchInstall, v));
     c.prefetch_install = v;
   }
@@ -131,7 +131,7 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   if (!ParseFaultLoopMode(config.fault_loop, &o.loop))
     return Status::InvalidArgument(fmt::format("unknown fault loop '{}'; expected poll, spin or hybrid", config.fault_loop));
   o.prefetch = config.prefetch;
-  if (!ResolvePrefetchInstall(config.prefetch_install, config.prefetch, &o.prefetch_install))
+  if (!ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), &o.prefetch_install))
     return Status::InvalidArgument(fmt::format("unknown prefetch install '{}'; expected auto, map or stage", config.prefetch_install));
   o.prefetch_options.model_path = config.model_path;
   o.prefetch_options.lookahead = config.lookahead;
@@ -140,9 +140,9 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   return Status::Ok();
 }
 
-bool ResolvePrefetchInstall(const std::string& install, const std::string& policy, PrefetchInstall* mode) {
+bool ResolvePrefetchInstall(const std::string& install, bool memnode, PrefetchInstall* mode) {
   if (install == "auto") {
-    *mode = policy == "farsight" ? PrefetchInstall::kStage : PrefetchInstall::kMap;
+    *mode = memnode ? PrefetchInstall::kStage : PrefetchInstall::kMap;
     return true;
   }
   return ParsePrefetchInstall(install, mode);

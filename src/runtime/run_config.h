@@ -58,8 +58,9 @@ struct RunConfig {
   int lookahead = 4;
   bool hybrid = true;
   std::string fault_loop = "hybrid";
-  // map, stage, or auto: stage for the policies that learn from every
-  // prefetch hit (farsight), map for the rest (D67).
+  // map, stage, or auto: stage when far memory is on memory nodes, where a
+  // hit's fault costs far less than the read it saves; map with the embedded
+  // store, where it costs nearly as much (D67).
   std::string prefetch_install = "auto";
   uint64_t min_alloc_bytes = kDefaultMinAllocBytes;
   uint64_t reserve_bytes = uint64_t{64} << 30;
@@ -78,7 +79,8 @@ Status RunConfigFromEnv(RunConfig* config);
 std::vector<std::string> RunConfigToEnv(const RunConfig& config);
 // The region a run asks for.
 Status ToRegionOptions(const RunConfig& config, RegionOptions* options);
-// Resolves `install` (auto, map or stage) for `policy`; false for an unknown word.
-bool ResolvePrefetchInstall(const std::string& install, const std::string& policy, PrefetchInstall* mode);
+// Resolves `install` (auto, map or stage) for a run whose far memory is on
+// memory nodes (`memnode`) or in the embedded store; false for an unknown word.
+bool ResolvePrefetchInstall(const std::string& install, bool memnode, PrefetchInstall* mode);
 
 }  // namespace prescient

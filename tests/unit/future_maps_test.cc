@@ -34,6 +34,22 @@ TEST(FutureMaps, ANewcomerDisplacesTheLowestRankWhenTheMapIsFull) {
   EXPECT_EQ(maps.Observe(1, 200), maps.not_in_map());
 }
 
+TEST(FutureMaps, RecencyRankingPutsTheLatestSuccessorFirst) {
+  FutureMaps maps({.ordinals = 3, .ranking = FutureMapRanking::kRecency});
+  EXPECT_EQ(maps.Observe(1, 100), maps.not_in_map());
+  EXPECT_EQ(maps.Observe(1, 200), maps.not_in_map());
+  EXPECT_EQ(maps.Successor(1, 0), 200u) << "a newcomer enters at the top";
+  EXPECT_EQ(maps.Observe(1, 100), 1) << "the ordinal is the rank before the update";
+  EXPECT_EQ(maps.Successor(1, 0), 100u);
+  EXPECT_EQ(maps.Successor(1, 1), 200u);
+  maps.Observe(1, 300);
+  maps.Observe(1, 400);  // the least recent, 200, falls off
+  EXPECT_EQ(maps.Known(1), 3);
+  EXPECT_EQ(maps.Successor(1, 0), 400u);
+  EXPECT_EQ(maps.Successor(1, 2), 100u);
+  EXPECT_EQ(maps.Observe(1, 200), maps.not_in_map());
+}
+
 TEST(FutureMaps, CountsAgeInsteadOfSaturatingForever) {
   FutureMaps maps({.ordinals = 2});
   for (int i = 0; i < 300; ++i) maps.Observe(1, 100);

@@ -79,15 +79,17 @@ TEST(RunConfigTest, RoundTripsThroughTheEnvironment) {
   EXPECT_EQ(options.prefetch_install, PrefetchInstall::kStage);
 }
 
-TEST(RunConfigTest, AutoInstallStagesOnlyForTheLearnedPolicy) {
+TEST(RunConfigTest, AutoInstallStagesOnlyOverMemoryNodes) {
   PrefetchInstall mode;
-  ASSERT_TRUE(ResolvePrefetchInstall("auto", "farsight", &mode));
+  ASSERT_TRUE(ResolvePrefetchInstall("auto", /*memnode=*/true, &mode));
   EXPECT_EQ(mode, PrefetchInstall::kStage);
-  ASSERT_TRUE(ResolvePrefetchInstall("auto", "readahead", &mode));
+  ASSERT_TRUE(ResolvePrefetchInstall("auto", /*memnode=*/false, &mode));
   EXPECT_EQ(mode, PrefetchInstall::kMap);
-  ASSERT_TRUE(ResolvePrefetchInstall("map", "farsight", &mode));
+  ASSERT_TRUE(ResolvePrefetchInstall("stage", /*memnode=*/false, &mode));
+  EXPECT_EQ(mode, PrefetchInstall::kStage);
+  ASSERT_TRUE(ResolvePrefetchInstall("map", /*memnode=*/true, &mode));
   EXPECT_EQ(mode, PrefetchInstall::kMap);
-  EXPECT_FALSE(ResolvePrefetchInstall("sometimes", "farsight", &mode));
+  EXPECT_FALSE(ResolvePrefetchInstall("sometimes", false, &mode));
 }
 
 TEST(RunConfigTest, AFixedBudgetTravelsInstead) {
