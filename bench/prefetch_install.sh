@@ -37,8 +37,8 @@ for w in $WORKLOADS; do
   [ -x "$bin" ] || { echo "missing $bin: build first (bash scripts/build.sh)"; exit 2; }
   mapfile -t families < <("$bin" --list-inputs)
   input="${families[2]}"
+  # One thread, as in the evaluation (D64).
   args=(--small --input "$input" --threads 1)
-  case "$w" in mcf|xgboost) args=(--small --input "$input"); export OMP_NUM_THREADS=1 ;; esac
   native_sum=$("$bin" "${args[@]}" | tail -1)
   cells=(native)
   for p in $POLICIES; do for i in $INSTALLS; do cells+=("$p:$i"); done; done

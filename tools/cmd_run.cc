@@ -93,7 +93,7 @@ Status BuildConfig(const RunArgs& a, RunConfig* c) {
     return Status::InvalidArgument(fmt::format("--fault-loop {} is not a mode; choose poll, spin or hybrid", a.fault_loop));
   c->fault_loop = a.fault_loop;
   PrefetchInstall install;
-  if (!ResolvePrefetchInstall(a.prefetch_install, !a.memnodes.empty(), &install))
+  if (!ResolvePrefetchInstall(a.prefetch_install, !a.memnodes.empty(), a.prefetch, &install))
     return Status::InvalidArgument(fmt::format("--prefetch-install {} is not a mode; choose auto, map or stage", a.prefetch_install));
   c->prefetch_install = a.prefetch_install;
   Status s = ParseBytes(a.min_alloc, &c->min_alloc_bytes);
@@ -204,7 +204,7 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->add_option("--fault-loop", args->fault_loop, "How the fault thread waits: poll, spin or hybrid")->capture_default_str();
   cmd->add_option("--prefetch-install", args->prefetch_install,
                   "Where prefetched pages wait: map (mapped at once), stage (unmapped until touched, so every hit is seen), "
-                  "auto (stage with --memnode, map with the embedded store)")
+                  "auto (stage for the classic policies with --memnode, map otherwise)")
       ->capture_default_str();
   cmd->add_option("--min-alloc", args->min_alloc, "Smallest allocation placed in far memory")->capture_default_str();
   cmd->add_option("--reserve", args->reserve, "Virtual size of the far-memory region")->capture_default_str();

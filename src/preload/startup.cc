@@ -221,7 +221,7 @@ void ReportIfRoot() {
   report.local_bytes = config.local_bytes;
   report.fault_loop = config.fault_loop;
   PrefetchInstall install = PrefetchInstall::kMap;
-  ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), &install);
+  ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), config.prefetch, &install);
   report.prefetch_install = install == PrefetchInstall::kStage ? "stage" : "map";
   report.program = ProgramPath();
   report.interposed = g_run->interposed;

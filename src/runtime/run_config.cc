@@ -57,7 +57,7 @@ Status RunConfigFromEnv(RunConfig* config) {
   }
   if (const char* v = Get(kEnvPrefetchInstall)) {
     PrefetchInstall mode;
-    if (!ResolvePrefetchInstall(v, !c.memnodes.empty(), &mode))
+    if (!ResolvePrefetchInstall(v, !c.memnodes.empty(), c.prefetch, &mode))
       return Status::InvalidArgument(fmt::format("{}={}: expected auto, map or stage", kEnvPrefetchInstall, v));
     c.prefetch_install = v;
   }
@@ -131,7 +131,7 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   if (!ParseFaultLoopMode(config.fault_loop, &o.loop))
     return Status::InvalidArgument(fmt::format("unknown fault loop '{}'; expected poll, spin or hybrid", config.fault_loop));
   o.prefetch = config.prefetch;
-  if (!ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), &o.prefetch_install))
+  if (!ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), config.prefetch, &o.prefetch_install))
     return Status::InvalidArgument(fmt::format("unknown prefetch install '{}'; expected auto, map or stage", config.prefetch_install));
   o.prefetch_options.model_path = config.model_path;
   o.prefetch_options.lookahead = config.lookahead;
@@ -140,9 +140,12 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   return Status::Ok();
 }
 
-bool ResolvePrefetchInstall(const std::string& install, bool memnode, PrefetchInstall* mode) {
+bool ResolvePrefetchInstall(const std::string& install, bool memnode, const std::string& policy, PrefetchInstall* mode) {
   if (install == "auto") {
-    *mode = memnode ? PrefetchInstall::kStage : PrefetchInstall::kMap;
+    // Where staging measured faster (D67): the classic policies, whose
+    // windows grow on hits, over memory nodes, whose reads cost far more
+    // than the fault round trip of a seen hit.
+    *mode = memnode && policy != "farsight" ? PrefetchInstall::kStage : PrefetchInstall::kMap;
     return true;
   }
   return ParsePrefetchInstall(install, mode);

@@ -58,9 +58,8 @@ struct RunConfig {
   int lookahead = 4;
   bool hybrid = true;
   std::string fault_loop = "hybrid";
-  // map, stage, or auto: stage when far memory is on memory nodes, where a
-  // hit's fault costs far less than the read it saves; map with the embedded
-  // store, where it costs nearly as much (D67).
+  // map, stage, or auto: stage for the classic policies when far memory is
+  // on memory nodes, map otherwise (D67).
   std::string prefetch_install = "auto";
   uint64_t min_alloc_bytes = kDefaultMinAllocBytes;
   uint64_t reserve_bytes = uint64_t{64} << 30;
@@ -79,8 +78,9 @@ Status RunConfigFromEnv(RunConfig* config);
 std::vector<std::string> RunConfigToEnv(const RunConfig& config);
 // The region a run asks for.
 Status ToRegionOptions(const RunConfig& config, RegionOptions* options);
-// Resolves `install` (auto, map or stage) for a run whose far memory is on
-// memory nodes (`memnode`) or in the embedded store; false for an unknown word.
-bool ResolvePrefetchInstall(const std::string& install, bool memnode, PrefetchInstall* mode);
+// Resolves `install` (auto, map or stage) for a run of `policy` whose far
+// memory is on memory nodes (`memnode`) or in the embedded store; false for
+// an unknown word.
+bool ResolvePrefetchInstall(const std::string& install, bool memnode, const std::string& policy, PrefetchInstall* mode);
 
 }  // namespace prescient

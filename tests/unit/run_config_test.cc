@@ -79,17 +79,19 @@ TEST(RunConfigTest, RoundTripsThroughTheEnvironment) {
   EXPECT_EQ(options.prefetch_install, PrefetchInstall::kStage);
 }
 
-TEST(RunConfigTest, AutoInstallStagesOnlyOverMemoryNodes) {
+TEST(RunConfigTest, AutoInstallStagesClassicPoliciesOverMemoryNodes) {
   PrefetchInstall mode;
-  ASSERT_TRUE(ResolvePrefetchInstall("auto", /*memnode=*/true, &mode));
+  ASSERT_TRUE(ResolvePrefetchInstall("auto", /*memnode=*/true, "readahead", &mode));
   EXPECT_EQ(mode, PrefetchInstall::kStage);
-  ASSERT_TRUE(ResolvePrefetchInstall("auto", /*memnode=*/false, &mode));
+  ASSERT_TRUE(ResolvePrefetchInstall("auto", /*memnode=*/true, "farsight", &mode));
   EXPECT_EQ(mode, PrefetchInstall::kMap);
-  ASSERT_TRUE(ResolvePrefetchInstall("stage", /*memnode=*/false, &mode));
+  ASSERT_TRUE(ResolvePrefetchInstall("auto", /*memnode=*/false, "leap", &mode));
+  EXPECT_EQ(mode, PrefetchInstall::kMap);
+  ASSERT_TRUE(ResolvePrefetchInstall("stage", /*memnode=*/false, "farsight", &mode));
   EXPECT_EQ(mode, PrefetchInstall::kStage);
-  ASSERT_TRUE(ResolvePrefetchInstall("map", /*memnode=*/true, &mode));
+  ASSERT_TRUE(ResolvePrefetchInstall("map", /*memnode=*/true, "readahead", &mode));
   EXPECT_EQ(mode, PrefetchInstall::kMap);
-  EXPECT_FALSE(ResolvePrefetchInstall("sometimes", false, &mode));
+  EXPECT_FALSE(ResolvePrefetchInstall("sometimes", false, "none", &mode));
 }
 
 TEST(RunConfigTest, AFixedBudgetTravelsInstead) {
