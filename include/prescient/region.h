@@ -105,6 +105,7 @@ struct RegionStats {
   uint64_t prefetch_installed = 0;
   uint64_t prefetch_used = 0;      // prefetched pages seen used: caught in flight, written, or (staged) touched
   uint64_t prefetch_staged = 0;    // of prefetch_installed: staged rather than mapped
+  uint64_t stage_peak_pages = 0;   // most pages staged at once: the stage buffers' resident size
   uint64_t prefetch_late = 0;      // of which: faulted on while still in flight (not demand faults)
   uint64_t resident_pages = 0;
   uint64_t peak_resident_pages = 0;

@@ -1,5 +1,7 @@
 #include "runtime/prefetch_worker.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace prescient {
@@ -52,8 +54,9 @@ void PrefetchWorker::FetchBatch(std::deque<uint64_t>& candidates) {
     // in transit is skipped.
     if (!core_->BeginFetch(page, /*for_prefetch=*/true, &was_empty)) continue;
     // Staged pages are read straight into their buffer; with no buffer free
-    // the page is mapped as usual.
-    std::byte* slot = stage.enabled() ? stage.Acquire(page) : nullptr;
+    // the page is mapped as usual. At most an eighth of the budget waits
+    // staged, which bounds the buffers' memory beyond the budget (D67).
+    std::byte* slot = stage.enabled() ? stage.Acquire(page, std::max<uint64_t>(64, core_->BudgetPages() / 8)) : nullptr;
     staged.push_back(slot != nullptr);
     ios.push_back({page, slot != nullptr ? slot : buffer.data() + ios.size() * kPageSize});
   }

@@ -152,6 +152,7 @@ RegionStats Region::stats() const {
   s.prefetch_installed = c.prefetch_installed.load();
   s.prefetch_used = c.prefetch_used.load();
   s.prefetch_staged = c.prefetch_staged.load();
+  s.stage_peak_pages = core.stage().enabled() ? core.stage().peak_in_use() : 0;
   s.prefetch_late = c.prefetch_late.load();
   s.resident_pages = core.ChargedPages();
   s.peak_resident_pages = core.PeakChargedPages();

@@ -130,8 +130,10 @@ Status RegionCore::Stage(uint64_t page) {
   while (true) {
     // A fault that caught the prefetch in flight cleared the mark and waits.
     if (!w.has(PageWord::kPrefetched) || w.has(PageWord::kWaiter)) {
-      Status st = Install(page, stage_.Buffer(page), /*dirty=*/false, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
-      stage_.Release(page);
+      // Once installed the page is no longer ours: take its slot first.
+      const uint32_t slot = stage_.SlotOf(page);
+      Status st = Install(page, stage_.Buffer(slot), /*dirty=*/false, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
+      stage_.ReleaseSlot(slot);
       return st;
     }
     PageWord next = w.with_state(PageState::kStaged).next_generation().set(PageWord::kBacked);
@@ -144,9 +146,12 @@ Status RegionCore::Stage(uint64_t page) {
 }
 
 Status RegionCore::InstallStaged(uint64_t page, bool write) {
-  // Installed as a prefetch, so a hit does not count as a refault to activate.
-  Status st = Install(page, stage_.Buffer(page), /*dirty=*/write, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/true);
-  stage_.Release(page);
+  // Once installed the page is no longer ours (it may be evicted and staged
+  // again under another slot at once): take its slot first. Installed as a
+  // prefetch, so a hit does not count as a refault to activate.
+  const uint32_t slot = stage_.SlotOf(page);
+  Status st = Install(page, stage_.Buffer(slot), /*dirty=*/write, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/true);
+  stage_.ReleaseSlot(slot);
   return st;
 }
 

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -35,28 +36,30 @@ Status StageArea::Init(uint64_t region_pages, uint32_t slots) {
   return Status::Ok();
 }
 
-std::byte* StageArea::Acquire(uint64_t page) {
+std::byte* StageArea::Acquire(uint64_t page, uint64_t limit) {
   uint32_t slot;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return nullptr;
+    const uint32_t in_use = slots_ - static_cast<uint32_t>(free_.size());
+    if (free_.empty() || in_use >= limit) return nullptr;
     slot = free_.back();
     free_.pop_back();
+    peak_in_use_ = std::max(peak_in_use_, in_use + 1);
   }
   slot_of_[page] = slot;
-  return buffers_ + size_t{slot} * kPageSize;
+  return Buffer(slot);
 }
 
-std::byte* StageArea::Buffer(uint64_t page) const { return buffers_ + size_t{slot_of_[page]} * kPageSize; }
+std::byte* StageArea::Buffer(uint32_t slot) const { return buffers_ + size_t{slot} * kPageSize; }
 
-void StageArea::Release(uint64_t page) {
+void StageArea::ReleaseSlot(uint32_t slot) {
   std::lock_guard<std::mutex> lock(mu_);
-  free_.push_back(slot_of_[page]);
+  free_.push_back(slot);
 }
 
-uint32_t StageArea::in_use() const {
+uint32_t StageArea::peak_in_use() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return slots_ - static_cast<uint32_t>(free_.size());
+  return peak_in_use_;
 }
 
 }  // namespace prescient

@@ -3,6 +3,7 @@
 // under every fault-loop mode and prefetcher.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -131,6 +132,9 @@ TEST(Region, StagedPrefetchesAreSeenWhenRead) {
   // Hits are not demand faults either way.
   EXPECT_LT(staged.demand_faults, 2 * 4096u);
   EXPECT_LE(staged.peak_resident_pages, staged.budget_pages + 64);
+  // The stage buffers add at most an eighth of the budget (or 64 pages).
+  EXPECT_GT(staged.stage_peak_pages, 0u);
+  EXPECT_LE(staged.stage_peak_pages, std::max<uint64_t>(64, staged.budget_pages / 8));
 }
 
 TEST(Region, FullStageFallsBackToMapping) {
