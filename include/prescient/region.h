@@ -41,6 +41,7 @@ bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode);
 //           cost of a fault round trip without a far read.
 enum class PrefetchInstall { kMap, kStage };
 bool ParsePrefetchInstall(const std::string& text, PrefetchInstall* mode);
+const char* PrefetchInstallName(PrefetchInstall mode);
 
 struct RegionOptions {
   size_t reserve_bytes = size_t{64} << 30;  // virtual size of the region
@@ -106,6 +107,7 @@ struct RegionStats {
   uint64_t prefetch_used = 0;      // prefetched pages seen used: caught in flight, written, or (staged) touched
   uint64_t prefetch_staged = 0;    // of prefetch_installed: staged rather than mapped
   uint64_t stage_peak_pages = 0;   // most pages staged at once: the stage buffers' resident size
+  PrefetchInstall prefetch_install = PrefetchInstall::kMap;
   uint64_t prefetch_late = 0;      // of which: faulted on while still in flight (not demand faults)
   uint64_t resident_pages = 0;
   uint64_t peak_resident_pages = 0;

@@ -220,9 +220,6 @@ void ReportIfRoot() {
   report.local_fraction = config.local_fraction;
   report.local_bytes = config.local_bytes;
   report.fault_loop = config.fault_loop;
-  PrefetchInstall install = PrefetchInstall::kMap;
-  ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), config.prefetch, &install);
-  report.prefetch_install = install == PrefetchInstall::kStage ? "stage" : "map";
   report.program = ProgramPath();
   report.interposed = g_run->interposed;
   report.wall_s = static_cast<double>(NowNanos() - g_run->start_ns) / 1e9;

@@ -149,18 +149,11 @@ size_t Evictor::EvictBatch() {
     std::sort(dirty.begin(), dirty.end());
   }
 
-  // A staged page is not mapped: its buffer is freed before the page can be
-  // staged again (that is, before it leaves Evicting).
-  std::sort(staged.begin(), staged.end());
+  // A staged page's buffer is freed before the page can be staged again
+  // (that is, before it leaves Evicting). It is not mapped, so dropping its
+  // range with the others costs nothing.
   for (uint64_t page : staged) core_->stage().Release(page);
-  if (staged.empty()) {
-    DropRanges(victims);
-  } else {
-    std::vector<uint64_t> mapped;
-    for (uint64_t page : victims)
-      if (!std::binary_search(staged.begin(), staged.end(), page)) mapped.push_back(page);
-    DropRanges(mapped);
-  }
+  DropRanges(victims);
 
   uint64_t emptied = 0;
   for (uint64_t page : victims) {

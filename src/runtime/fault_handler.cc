@@ -162,7 +162,7 @@ void FaultHandler::OnMissing(uint64_t page, bool write, uint32_t thread_id, std:
     if (s == PageState::kStaged) {
       // A staged prefetch's first touch: the hit the policy should see.
       if (!table.Cas(page, &w, w.with_state(PageState::kFetching).clear(PageWord::kPrefetched))) continue;
-      Status st = core_->InstallStaged(page, write);
+      Status st = core_->InstallStaged(page, /*dirty=*/write, /*wake_now=*/true);
       if (!st.ok()) return core_->Fatal(st);
       core_->NotePrefetchHit(page);
       return;

@@ -32,6 +32,8 @@ bool ParsePrefetchInstall(const std::string& text, PrefetchInstall* mode) {
   return true;
 }
 
+const char* PrefetchInstallName(PrefetchInstall mode) { return mode == PrefetchInstall::kStage ? "stage" : "map"; }
+
 class Region::Impl {
  public:
   Impl(const RegionOptions& options, std::unique_ptr<Backend> backend)
@@ -153,6 +155,7 @@ RegionStats Region::stats() const {
   s.prefetch_used = c.prefetch_used.load();
   s.prefetch_staged = c.prefetch_staged.load();
   s.stage_peak_pages = core.stage().enabled() ? core.stage().peak_in_use() : 0;
+  s.prefetch_install = core.options().prefetch_install;
   s.prefetch_late = c.prefetch_late.load();
   s.resident_pages = core.ChargedPages();
   s.peak_resident_pages = core.PeakChargedPages();

@@ -129,13 +129,7 @@ Status RegionCore::Stage(uint64_t page) {
   PageWord w = table_.Load(page);
   while (true) {
     // A fault that caught the prefetch in flight cleared the mark and waits.
-    if (!w.has(PageWord::kPrefetched) || w.has(PageWord::kWaiter)) {
-      // Once installed the page is no longer ours: take its slot first.
-      const uint32_t slot = stage_.SlotOf(page);
-      Status st = Install(page, stage_.Buffer(slot), /*dirty=*/false, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
-      stage_.ReleaseSlot(slot);
-      return st;
-    }
+    if (!w.has(PageWord::kPrefetched) || w.has(PageWord::kWaiter)) return InstallStaged(page, /*dirty=*/false, /*wake_now=*/false);
     PageWord next = w.with_state(PageState::kStaged).next_generation().set(PageWord::kBacked);
     if (table_.Cas(page, &w, next)) {
       counters_.prefetch_staged.fetch_add(1, std::memory_order_relaxed);
@@ -145,12 +139,12 @@ Status RegionCore::Stage(uint64_t page) {
   }
 }
 
-Status RegionCore::InstallStaged(uint64_t page, bool write) {
+Status RegionCore::InstallStaged(uint64_t page, bool dirty, bool wake_now) {
   // Once installed the page is no longer ours (it may be evicted and staged
   // again under another slot at once): take its slot first. Installed as a
   // prefetch, so a hit does not count as a refault to activate.
   const uint32_t slot = stage_.SlotOf(page);
-  Status st = Install(page, stage_.Buffer(slot), /*dirty=*/write, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/true);
+  Status st = Install(page, stage_.Buffer(slot), dirty, /*backed=*/true, /*prefetched=*/true, wake_now);
   stage_.ReleaseSlot(slot);
   return st;
 }

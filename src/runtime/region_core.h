@@ -91,9 +91,10 @@ class RegionCore {
   // buffer, Staged: charged and evictable but unmapped, so that its first
   // touch faults. If a fault caught it in flight, maps it now instead.
   Status Stage(uint64_t page);
-  // Maps a page the caller took from Staged into Fetching (its first touch)
-  // and frees its buffer: writable and dirty for a write.
-  Status InstallStaged(uint64_t page, bool write);
+  // Maps a page the caller holds in Fetching from its stage buffer, as
+  // Install does, and frees the buffer. The fault thread calls it for a
+  // staged page's first touch (dirty for a write).
+  Status InstallStaged(uint64_t page, bool dirty, bool wake_now);
   StageArea& stage() { return stage_; }
 
   // Returns a page held in Fetching to its previous state after a failed read.

@@ -59,7 +59,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   if (r.prefetcher.contains("future_map_bytes") && s.peak_footprint_pages > 0)
     j["prefetcher"]["future_map_fraction"] = r.prefetcher["future_map_bytes"].get<double>() / static_cast<double>(PageBytes(s.peak_footprint_pages));
   j["fault_loop"] = r.fault_loop;
-  j["prefetch_install"] = r.prefetch_install;
+  j["prefetch_install"] = PrefetchInstallName(s.prefetch_install);
   j["backend"] = r.backend_description;
   j["backend_stats"] = {{"read_requests", r.backend.read_requests},   {"write_requests", r.backend.write_requests},
                         {"pages_read", r.backend.pages_read},         {"pages_written", r.backend.pages_written},
@@ -90,8 +90,9 @@ std::string FormatReportSummary(const RunReport& r) {
                      s.demand_faults, s.zero_fills, s.fault_latency.p50_us, s.fault_latency.p99_us, s.pages_fetched, s.pages_written_back,
                      s.pages_evicted);
   if (r.prefetch != "none") {
-    out += fmt::format("prescient: prefetch {} ({}): {} issued, {} seen used{}\n", r.prefetch, r.prefetch_install, s.prefetch_issued, s.prefetch_used,
-                       r.prefetch_install == "map" ? " (reads of mapped prefetches are not seen)" : "");
+    out += fmt::format("prescient: prefetch {} ({}): {} issued, {} seen used{}\n", r.prefetch, PrefetchInstallName(s.prefetch_install),
+                       s.prefetch_issued, s.prefetch_used,
+                       s.prefetch_install == PrefetchInstall::kMap ? " (reads of mapped prefetches are not seen)" : "");
   }
   if (!r.interposed) {
     out += "prescient: warning: another malloc preceded prescient's; the program's allocations were not managed\n";

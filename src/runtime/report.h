@@ -49,7 +49,6 @@ struct RunReport {
   double local_fraction = 1.0;   // configured; meaningful when local_bytes == 0
   uint64_t local_bytes = 0;      // configured fixed budget, 0 when a fraction
   std::string fault_loop;
-  std::string prefetch_install;  // map or stage, as resolved
   std::string program;
   bool interposed = true;        // false when another malloc won symbol lookup
   double wall_s = 0;
