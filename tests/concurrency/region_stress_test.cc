@@ -129,8 +129,10 @@ TEST(Region, StagedPrefetchesAreSeenWhenRead) {
   // A read of a mapped prefetch is invisible (only those caught in flight
   // count); a read of a staged one faults, and a scan uses nearly every one.
   EXPECT_GT(staged.prefetch_used, staged.prefetch_staged * 9 / 10) << staged.prefetch_used << " of " << staged.prefetch_staged;
-  // Hits are not demand faults either way.
-  EXPECT_LT(staged.demand_faults, 2 * 4096u);
+  // Hits are not demand faults: each of the 3 x 4096 touches counts once at
+  // most. (A bound on faults alone would time the prefetcher against the scan,
+  // and a loaded machine starves the prefetcher.)
+  EXPECT_LE(staged.demand_faults + staged.prefetch_used, 3 * 4096u);
   EXPECT_LE(staged.peak_resident_pages, staged.budget_pages + 64);
   // The stage buffers add at most an eighth of the budget (or 64 pages).
   EXPECT_GT(staged.stage_peak_pages, 0u);
