@@ -78,10 +78,11 @@ Status MakeStore(const DlrmArgs& a, const DlrmOptions& o, std::unique_ptr<Embedd
     // The snapshot baselines recover from their own files; an undo log
     // under them would charge them for a guarantee they do not use (D87).
     const bool snapshots = o.checkpoint == CheckpointMode::kStopTheWorld || o.checkpoint == CheckpointMode::kDifferential;
-    if (a.pool_undo_log == "on") po.undo_log = true;
+    if (a.pool_undo_log == "on" || a.pool_undo_log == "sync") po.undo_log = true;
     else if (a.pool_undo_log == "off") po.undo_log = false;
     else if (a.pool_undo_log == "auto") po.undo_log = !snapshots;
-    else return Status::InvalidArgument(fmt::format("--pool-undo-log {}: expected on, off or auto", a.pool_undo_log));
+    else return Status::InvalidArgument(fmt::format("--pool-undo-log {}: expected on, sync, off or auto", a.pool_undo_log));
+    po.log_ahead = a.pool_undo_log != "sync";
     if (!po.undo_log && !snapshots && o.checkpoint != CheckpointMode::kNone) {
       return Status::InvalidArgument(fmt::format("--checkpoint {} keeps the embeddings with the pool's undo log; it cannot be off",
                                                  CheckpointModeName(o.checkpoint)));
@@ -300,7 +301,7 @@ void AddDlrmCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--pool", a->pool, "Keep the tables in this persistent pool file (created when absent, recovered when present)");
   cmd->add_option("--memnode", a->memnode, "Keep the tables in the pool a memory node serves (HOST:PORT)");
   cmd->add_option("--pool-latency", a->pool_latency, "--pool: extra PMEM-like latency: pmem, pmem:DRAM_NS, READ_NS,WRITE_NS or off");
-  cmd->add_option("--pool-undo-log", a->pool_undo_log, "--pool: on, off or auto (off for stop-the-world/differential)")->capture_default_str();
+  cmd->add_option("--pool-undo-log", a->pool_undo_log, "--pool: on (written beside the lookups), sync (inside prepare), off, or auto (off for stop-the-world/differential)")->capture_default_str();
   cmd->add_flag("--report-digests", a->report_digests, "Report digests of the rows and dense state training starts from (fault injection)");
   cmd->add_option("--digest-log", a->digest_log, "Append 'BATCH EMB DENSE SLICES' digests at the start and after every commit (fault injection)");
   cmd->add_flag("--small", a->small, "A small configuration (2000 rows per table, dim 8, batch 128)");

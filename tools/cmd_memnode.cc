@@ -15,7 +15,7 @@ void AddMemnodeCommand(CLI::App& app, int* exit_code) {
     MemnodeOptions options;
     std::string capacity;
     std::string pool_create, pool_latency, pool_log;
-    bool no_undo_log = false;
+    bool no_undo_log = false, sync_undo_log = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--listen", args->options.listen, "HOST:PORT to listen on; port 0 lets the kernel choose")->capture_default_str();
@@ -31,6 +31,7 @@ void AddMemnodeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--pool-seed", args->options.pool_seed, "Seed of a created pool's initial rows")->capture_default_str();
   cmd->add_option("--pool-log", args->pool_log, "Undo-log size of a created pool, e.g. 64M (default: every row, at most 256M)");
   cmd->add_flag("--pool-no-undo-log", args->no_undo_log, "Run without the undo log (for checkpointing baselines, which recover on their own)");
+  cmd->add_flag("--pool-sync-undo-log", args->sync_undo_log, "Write each batch's undo log inside its PREPARE, not beside the lookups that follow (the synchronous baseline)");
   cmd->add_option("--pool-latency", args->pool_latency,
                   "Emulate slower memory: pmem (reads +200 ns, writes +600 ns per 64-byte line, i.e. 3x/7x DRAM), pmem:DRAM_NS, or READ_NS,WRITE_NS")
       ->default_str("off");
@@ -52,8 +53,9 @@ void AddMemnodeCommand(CLI::App& app, int* exit_code) {
     if (pst.ok()) pst = ParsePoolLatency(args->pool_latency, &options.pool.latency);
     if (pst.ok() && !args->pool_log.empty()) pst = ParseBytes(args->pool_log, &options.pool.log_bytes);
     options.pool.undo_log = !args->no_undo_log;
-    if (pst.ok() && options.pool_path.empty() && (!args->pool_create.empty() || !args->pool_latency.empty() || args->no_undo_log))
-      pst = Status::InvalidArgument("--pool-create, --pool-latency and --pool-no-undo-log need --pool FILE");
+    options.pool.log_ahead = !args->sync_undo_log;
+    if (pst.ok() && options.pool_path.empty() && (!args->pool_create.empty() || !args->pool_latency.empty() || args->no_undo_log || args->sync_undo_log))
+      pst = Status::InvalidArgument("--pool-create, --pool-latency, --pool-no-undo-log and --pool-sync-undo-log need --pool FILE");
     if (!pst.ok()) {
       spdlog::error("{}", pst.message());
       *exit_code = 2;

@@ -97,6 +97,13 @@ Status ParsePoolLatency(const std::string& text, PoolLatency* latency) {
 PmemEmbeddingStore::PmemEmbeddingStore(std::unique_ptr<PoolFile> pool, const PmemPoolOptions& options)
     : pool_(std::move(pool)), options_(options), prepared_rows_(pool_->tables().size()) {}
 
+PmemEmbeddingStore::~PmemEmbeddingStore() { (void)AwaitLog(); }
+
+Status PmemEmbeddingStore::AwaitLog() {
+  if (!log_writer_.valid()) return Status::Ok();
+  return Fail(log_writer_.get());
+}
+
 std::unique_ptr<PmemEmbeddingStore> PmemEmbeddingStore::Create(const std::string& path, const std::vector<TableSpec>& tables, uint64_t seed,
                                                                const PmemPoolOptions& options, Status* status) {
   *status = PoolFile::Create(path, tables, seed, options.log_bytes);
@@ -167,11 +174,12 @@ void PmemEmbeddingStore::Spin(uint64_t read_lines, uint64_t write_lines) const {
   SpinUntil(NowNanos() + read_lines * options_.latency.read_ns_per_line + write_lines * options_.latency.write_ns_per_line);
 }
 
-Status PmemEmbeddingStore::WriteCommitWord(CommitState state) {
+Status PmemEmbeddingStore::WriteCommitWord(CommitState state) { return Fail(PersistCommitWord(state)); }
+
+Status PmemEmbeddingStore::PersistCommitWord(CommitState state) {
   std::atomic_ref<uint64_t>(*pool_->commit_word()).store(EncodeCommitWord(state), std::memory_order_release);
   PoolCrashPoint(state.in_flight ? "commit word set: batch in flight" : "commit word set: batch boundary");
-  Status st = pool_->Persist(pool_->commit_word(), 8);
-  if (!st.ok()) return Fail(st);
+  PRESCIENT_RETURN_IF_ERROR(pool_->Persist(pool_->commit_word(), 8));
   PoolCrashPoint(state.in_flight ? "commit word persisted: batch in flight" : "commit word persisted: batch boundary");
   return Status::Ok();
 }
@@ -256,6 +264,7 @@ Status PmemEmbeddingStore::Recover() {
 }
 
 Status PmemEmbeddingStore::Rollback() {
+  PRESCIENT_RETURN_IF_ERROR(AwaitLog());
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   if (!prepared_) return Status::Ok();
   prepared_ = false;
@@ -289,15 +298,26 @@ Status PmemEmbeddingStore::Prepare(uint64_t batch, std::span<const Bags> per_tab
       ++segments;
     }
   }
+  if (options_.undo_log && payload_bytes > pool_->log_bytes() - sizeof(UndoLogHeader)) {
+    return Status::ResourceExhausted(fmt::format("batch {} needs {} bytes of undo log but pool {} has {} (create the pool with a larger log)",
+                                                 batch, payload_bytes, pool_->path(), pool_->log_bytes() - sizeof(UndoLogHeader)));
+  }
+  prepared_ = true;
+  if (options_.log_ahead) {
+    log_writer_ = std::async(std::launch::async, [=, this] { return WriteUndoLog(batch, payload_bytes, segments, read_lines); });
+    return Status::Ok();
+  }
+  Status st = Fail(WriteUndoLog(batch, payload_bytes, segments, read_lines));
+  if (!st.ok()) prepared_ = false;
+  return st;
+}
+
+Status PmemEmbeddingStore::WriteUndoLog(uint64_t batch, uint64_t payload_bytes, uint32_t segments, uint64_t read_lines) {
   UndoLogHeader h{};
   std::memcpy(h.magic, kLogMagic, 8);
   h.batch = batch;
   h.kind = options_.undo_log ? kLogKindUndo : kLogKindNone;
   if (options_.undo_log) {
-    if (payload_bytes > pool_->log_bytes() - sizeof(UndoLogHeader)) {
-      return Status::ResourceExhausted(fmt::format("batch {} needs {} bytes of undo log but pool {} has {} (create the pool with a larger log)",
-                                                   batch, payload_bytes, pool_->path(), pool_->log_bytes() - sizeof(UndoLogHeader)));
-    }
     std::byte* payload = pool_->log() + sizeof(UndoLogHeader);
     uint64_t at = 0;
     for (uint32_t t = 0; t < tables().size(); ++t) {
@@ -329,13 +349,13 @@ Status PmemEmbeddingStore::Prepare(uint64_t batch, std::span<const Bags> per_tab
   h.header_checksum = WordChecksum(&h, 40);
   std::memcpy(pool_->log(), &h, sizeof(h));
   PoolCrashPoint("prepare: undo log written");
-  if (Status st = pool_->Persist(pool_->log(), sizeof(h) + h.payload_bytes); !st.ok()) return Fail(st);
+  PRESCIENT_RETURN_IF_ERROR(pool_->Persist(pool_->log(), sizeof(h) + h.payload_bytes));
   PoolCrashPoint("prepare: undo log persisted");
-  PRESCIENT_RETURN_IF_ERROR(WriteCommitWord({batch, true}));
-  prepared_ = true;
+  PRESCIENT_RETURN_IF_ERROR(PersistCommitWord({batch, true}));
   Spin(read_lines, options_.undo_log ? read_lines : 0);
   return Status::Ok();
 }
+
 
 Status PmemEmbeddingStore::CheckPrepared(uint32_t table, const std::vector<uint32_t>& sorted_rows, const char* what) const {
   const std::vector<uint32_t>& prepared = prepared_rows_[table];
@@ -369,6 +389,7 @@ Status PmemEmbeddingStore::Lookup(uint32_t table, const Bags& bags, Pooling pool
 
 Status PmemEmbeddingStore::Update(uint64_t batch, uint32_t table, const Bags& bags, Pooling pooling,
                                   const float* pooled_grad, const SparseOptimizerConfig& optimizer) {
+  PRESCIENT_RETURN_IF_ERROR(AwaitLog());
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   if (!prepared_ || batch != next_batch_) return Status::InvalidArgument(fmt::format("update of batch {} before its prepare", batch));
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
@@ -393,6 +414,7 @@ Status PmemEmbeddingStore::Update(uint64_t batch, uint32_t table, const Bags& ba
 }
 
 Status PmemEmbeddingStore::Commit(uint64_t batch) {
+  PRESCIENT_RETURN_IF_ERROR(AwaitLog());
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   if (!prepared_ || batch != next_batch_)
     return Status::InvalidArgument(fmt::format("commit of batch {} but {}", batch, prepared_ ? fmt::format("batch {} is the one in flight", next_batch_) : std::string("no batch is prepared")));
@@ -416,6 +438,7 @@ Status PmemEmbeddingStore::GatherRows(uint32_t table, std::span<const uint32_t> 
 }
 
 Status PmemEmbeddingStore::ScatterRows(uint32_t table, std::span<const uint32_t> indices, const float* rows) {
+  PRESCIENT_RETURN_IF_ERROR(AwaitLog());
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
   const TableSpec& t = tables()[table];
@@ -446,6 +469,7 @@ Status PmemEmbeddingStore::GatherAdagradState(uint32_t table, std::span<const ui
 }
 
 Status PmemEmbeddingStore::ScatterAdagradState(uint32_t table, std::span<const uint32_t> indices, const float* state) {
+  PRESCIENT_RETURN_IF_ERROR(AwaitLog());
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
   PRESCIENT_RETURN_IF_ERROR(CheckScatter(table, indices, "state scatter"));
@@ -462,6 +486,7 @@ Status PmemEmbeddingStore::ScatterAdagradState(uint32_t table, std::span<const u
 }
 
 Status PmemEmbeddingStore::ResetNextBatch(uint64_t batch) {
+  PRESCIENT_RETURN_IF_ERROR(AwaitLog());
   PRESCIENT_RETURN_IF_ERROR(CheckUsable());
   if (batch >= kMaxPoolBatch) return Status::InvalidArgument(fmt::format("batch {} is beyond the pool's limit of {}", batch, kMaxPoolBatch - 1));
   if (Status st = pool_->PersistDirty(); !st.ok()) return Fail(st);

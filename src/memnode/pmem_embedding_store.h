@@ -6,6 +6,9 @@
 //   Prepare(N)  copies the old rows and accumulators of every distinct row of
 //               every table into the log and persists it, then persists the
 //               commit word "batch N in flight". Only then may rows change.
+//               By default a helper thread writes the log while the caller
+//               goes on to look rows up (reads never wait for it); the first
+//               call that changes the pool waits for it instead.
 //   Update(N)   changes the prepared rows in place (any other row is refused:
 //               the log could not restore it).
 //   Commit(N)   persists the changed rows, then persists the commit word
@@ -25,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +54,9 @@ Status ParsePoolLatency(const std::string& text, PoolLatency* latency);
 
 struct PmemPoolOptions {
   bool undo_log = true;
+  // Write batch N's undo log beside its lookups (and the trainer's compute)
+  // instead of inside Prepare; false is the synchronous baseline.
+  bool log_ahead = true;
   PoolLatency latency;
   uint64_t log_bytes = 0;  // at creation only; 0: DefaultLogBytes
 };
@@ -90,6 +97,8 @@ class PmemEmbeddingStore final : public EmbeddingStore {
   // "pmem pool FILE (msync, undo log)", "... (pmem_persist, no undo log, latency +200/+600 ns per line)".
   std::string describe() const override;
 
+  ~PmemEmbeddingStore() override;
+
   // Undoes the batch in flight (prepared, not committed) now, as recovery
   // would after a crash: for the memory node when the client that prepared
   // it goes away. Without the undo log the batch cannot be undone; it is
@@ -115,6 +124,14 @@ class PmemEmbeddingStore final : public EmbeddingStore {
   // range and, inside a logged batch, named by its prepare.
   Status CheckScatter(uint32_t table, std::span<const uint32_t> indices, const char* what) const;
   Status WriteCommitWord(CommitState state);
+  // WriteCommitWord without recording a failure (for the log writer thread).
+  Status PersistCommitWord(CommitState state);
+  // Fills, checksums and persists the undo log of the prepared batch, then
+  // marks it in flight. Touches only the log, the commit word and reads of
+  // rows, so lookups may run beside it.
+  Status WriteUndoLog(uint64_t batch, uint64_t payload_bytes, uint32_t segments, uint64_t read_lines);
+  // Waits for the log writer, if one runs: every change to the pool first.
+  Status AwaitLog();
   // Remembers a failed persist: after one, no later ordering can be trusted.
   Status Fail(Status st);
   void Spin(uint64_t read_lines, uint64_t write_lines) const;
@@ -125,6 +142,7 @@ class PmemEmbeddingStore final : public EmbeddingStore {
   uint64_t next_batch_ = 0;
   bool prepared_ = false;
   std::vector<std::vector<uint32_t>> prepared_rows_;  // per table, ascending
+  std::future<Status> log_writer_;                    // valid while the log is being written
   PoolRecovery recovery_;
   Status failed_;
 };

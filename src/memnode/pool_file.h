@@ -18,6 +18,7 @@
 // insists on equality, so a header cannot point a region anywhere odd.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -122,7 +123,7 @@ class PoolFile {
   // on persistent memory, flushes each range and drains once).
   void MarkDirty(const void* p, size_t n) { dirty_.push_back({offset_of(p), n}); }
   Status PersistDirty();
-  size_t persist_calls() const { return persist_calls_; }
+  size_t persist_calls() const { return persist_calls_.load(std::memory_order_relaxed); }
 
  private:
   PoolFile() = default;
@@ -139,7 +140,7 @@ class PoolFile {
   size_t mapped_bytes_ = 0;
   bool is_pmem_ = false;
   std::vector<Range> dirty_;
-  size_t persist_calls_ = 0;
+  std::atomic<size_t> persist_calls_{0};  // Persist runs on the undo-log writer too
 };
 
 }  // namespace prescient
