@@ -82,7 +82,7 @@ design=$(awk -v a="$sps_host_relaxed_undo" -v b="$sps_host_stop_the_world_no_und
 echo "near+undo+relaxed vs host+stop-the-world: ${speedup}x samples/s; host moves ${bytes}x the bytes per batch"
 echo "  of which placement (near vs host, both undo+relaxed): ${placement}x; checkpointing (host undo+relaxed vs host stop-the-world): ${design}x"
 echo "undo log written beside the lookups vs inside PREPARE (near, relaxed): ${log_ahead}x"
-echo "relaxed checkpoint: ${pct_near_relaxed_undo}% of training time on the training thread; throughput cost vs no checkpoint ${tput_cost}%"
+printf 'relaxed checkpoint: %.2f%% of training time on the training thread; throughput cost vs no checkpoint %s%%\n' "$pct_near_relaxed_undo" "$tput_cost"
 printf '{"batches":%d,"reps":%d,"hot":%d,"rows":%d,"latency":"%s","configs":%s,"speedup_near_relaxed_vs_host_stw":%s,"host_over_near_bytes":%s,"relaxed_checkpoint_overhead_pct":%s,"relaxed_throughput_cost_pct":%s,"near_over_host_both_relaxed":%s,"host_relaxed_over_host_stw":%s,"log_ahead_over_sync":%s}\n' \
   "$BATCHES" "$REPS" "$HOT" "$ROWS" "$LATENCY" "$json" "$speedup" "$bytes" "$pct_near_relaxed_undo" "$tput_cost" "$placement" "$design" "$log_ahead" >results/dlrm_bench.json
 echo "wrote results/dlrm_bench.json"
