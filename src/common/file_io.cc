@@ -38,6 +38,19 @@ Status WriteAll(int fd, const void* data, size_t len, const std::string& what) {
   return Status::Ok();
 }
 
+Status WriteAllAt(int fd, const void* data, size_t len, uint64_t offset, const std::string& what) {
+  const char* p = static_cast<const char*>(data);
+  while (len > 0) {
+    const ssize_t n = ::pwrite(fd, p, len, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(fmt::format("writing {} at offset {}", what, offset), errno);
+    p += n;
+    len -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
 Status ReadAllAt(int fd, void* dst, size_t len, uint64_t offset, const std::string& what) {
   char* p = static_cast<char*>(dst);
   while (len > 0) {

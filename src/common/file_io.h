@@ -19,6 +19,10 @@ uint64_t Fnv1a64(std::string_view bytes);
 // file in the error ("trace /tmp/x.trace").
 Status WriteAll(int fd, const void* data, size_t len, const std::string& what);
 
+// Writes all `len` bytes at `offset` (pwrite), retrying short writes and
+// EINTR; the error names `what` and the offset.
+Status WriteAllAt(int fd, const void* data, size_t len, uint64_t offset, const std::string& what);
+
 // Reads exactly `len` bytes at `offset`, retrying short reads and EINTR. A
 // file that ends first is Corruption "<what>: truncated at offset N", N
 // where the missing bytes begin.

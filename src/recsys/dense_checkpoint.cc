@@ -34,25 +34,15 @@ T Get(const uint8_t* p, size_t off) {
 }
 uint64_t Sum(const void* p, size_t n) { return Fnv1a64(std::string_view(static_cast<const char*>(p), n)); }
 
-Status PwriteAll(int fd, const void* src, size_t len, uint64_t off, const std::string& path) {
-  const auto* p = static_cast<const uint8_t*>(src);
-  while (len > 0) {
-    const ssize_t n = ::pwrite(fd, p, len, static_cast<off_t>(off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(fmt::format("writing dense checkpoint {} at offset {}", path, off), errno);
-    p += n;
-    len -= static_cast<size_t>(n);
-    off += static_cast<uint64_t>(n);
-  }
-  return Status::Ok();
+uint64_t SliceFloats(uint64_t dense_floats, uint32_t slices, uint32_t granule) {
+  const uint64_t even = (dense_floats + slices - 1) / slices;
+  return (even + granule - 1) / granule * granule;
 }
-
-uint64_t SliceFloats(uint64_t dense_floats, uint32_t slices) { return (dense_floats + slices - 1) / slices; }
 
 }  // namespace
 
-DenseCheckpoint::DenseCheckpoint(std::string path, int fd, uint32_t slices, uint64_t dense_floats, uint64_t fingerprint)
-    : path_(std::move(path)), fd_(fd), slices_(slices), dense_floats_(dense_floats), slice_floats_(SliceFloats(dense_floats, slices)),
+DenseCheckpoint::DenseCheckpoint(std::string path, int fd, uint32_t slices, uint64_t dense_floats, uint64_t slice_floats, uint64_t fingerprint)
+    : path_(std::move(path)), fd_(fd), slices_(slices), dense_floats_(dense_floats), slice_floats_(slice_floats),
       fingerprint_(fingerprint), current_slot_(slices, 0), durable_batch_(slices, 0) {
   slot_bytes_ = kSlotHeaderBytes + slice_floats_ * sizeof(float);
 }
@@ -77,7 +67,7 @@ Status DenseCheckpoint::WriteSlot(uint32_t slice, uint64_t batch, const float* d
   Put<uint64_t>(buf.data(), 32, Sum(buf.data() + kSlotHeaderBytes, floats * sizeof(float)));
   Put<uint64_t>(buf.data(), 56, Sum(buf.data(), 56));
   const uint64_t off = kHeaderBytes + (uint64_t{slice} * 2 + target) * slot_bytes_;
-  PRESCIENT_RETURN_IF_ERROR(PwriteAll(fd_, buf.data(), buf.size(), off, path_));
+  PRESCIENT_RETURN_IF_ERROR(WriteAllAt(fd_, buf.data(), buf.size(), off, "dense checkpoint " + path_));
   if (::fdatasync(fd_) != 0) return Status::FromErrno(fmt::format("syncing dense checkpoint {}", path_), errno);
   current_slot_[slice] = target;
   bytes_written_ += buf.size();
@@ -85,14 +75,15 @@ Status DenseCheckpoint::WriteSlot(uint32_t slice, uint64_t batch, const float* d
 }
 
 Status DenseCheckpoint::Create(const std::string& path, const std::vector<float>& state, uint32_t slices, uint64_t fingerprint,
-                               uint64_t batch, std::unique_ptr<DenseCheckpoint>* out) {
-  if (slices == 0 || state.empty() || slices > state.size()) {
+                               uint64_t batch, std::unique_ptr<DenseCheckpoint>* out, uint32_t granule) {
+  const uint64_t slice_floats = slices == 0 || granule == 0 ? 0 : SliceFloats(state.size(), slices, granule);
+  if (slices == 0 || granule == 0 || state.empty() || slices > state.size() || slice_floats * (slices - 1) >= state.size()) {
     return Status::InvalidArgument(fmt::format("dense checkpoint: {} slices of {} floats", slices, state.size()));
   }
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(fmt::format("creating dense checkpoint {}", tmp), errno);
-  std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, state.size(), fingerprint));
+  std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, state.size(), slice_floats, fingerprint));
   uint8_t header[kHeaderBytes] = {};
   std::memcpy(header, kMagic, 8);
   Put<uint32_t>(header, 8, kVersion);
@@ -101,7 +92,7 @@ Status DenseCheckpoint::Create(const std::string& path, const std::vector<float>
   Put<uint64_t>(header, 24, ckpt->slice_floats_);
   Put<uint64_t>(header, 32, fingerprint);
   Put<uint64_t>(header, 56, Sum(header, 56));
-  PRESCIENT_RETURN_IF_ERROR(PwriteAll(fd, header, kHeaderBytes, 0, tmp));
+  PRESCIENT_RETURN_IF_ERROR(WriteAllAt(fd, header, kHeaderBytes, 0, "dense checkpoint " + tmp));
   const uint64_t size = kHeaderBytes + uint64_t{slices} * 2 * ckpt->slot_bytes_;
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return Status::FromErrno(fmt::format("sizing dense checkpoint {}", tmp), errno);
   // Every slice's first copy goes to slot 1 (current_slot_ starts at 0).
@@ -138,13 +129,16 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
   if (Get<uint32_t>(header, 8) != kVersion) return fail(fmt::format("offset 8: version {}, this build reads {}", Get<uint32_t>(header, 8), kVersion));
   const uint32_t slices = Get<uint32_t>(header, 12);
   const uint64_t dense_floats = Get<uint64_t>(header, 16);
-  if (slices == 0 || dense_floats == 0 || Get<uint64_t>(header, 24) != SliceFloats(dense_floats, slices)) return fail("offset 12: inconsistent slice layout");
+  const uint64_t slice_floats = Get<uint64_t>(header, 24);
+  // Any layout whose slices cover the state, none of them empty.
+  if (slices == 0 || dense_floats == 0 || slice_floats == 0 || slice_floats * slices < dense_floats || slice_floats * (slices - 1) >= dense_floats)
+    return fail("offset 12: inconsistent slice layout");
   if (Get<uint64_t>(header, 32) != fingerprint) {
     ::close(fd);
     return Status::InvalidArgument(fmt::format("dense checkpoint {}: offset 32: written for another model or data configuration "
                                                "(fingerprint {:016x}, this run's is {:016x})", path, Get<uint64_t>(header, 32), fingerprint));
   }
-  std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, dense_floats, fingerprint));
+  std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, dense_floats, slice_floats, fingerprint));
   const uint64_t expected = kHeaderBytes + uint64_t{slices} * 2 * ckpt->slot_bytes_;
   if (size < expected) {
     const uint64_t slot = (size - kHeaderBytes) / ckpt->slot_bytes_;

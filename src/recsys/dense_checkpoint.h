@@ -43,9 +43,11 @@ class DenseCheckpoint {
   ~DenseCheckpoint();
 
   // Creates `path` (replacing it) holding `state` as the state before batch
-  // `batch` in every slice, written and synced before returning.
+  // `batch` in every slice, written and synced before returning. Slice
+  // boundaries fall on multiples of `granule` floats (2 keeps the pairs of a
+  // packed parameter + accumulator state together).
   static Status Create(const std::string& path, const std::vector<float>& state, uint32_t slices, uint64_t fingerprint,
-                       uint64_t batch, std::unique_ptr<DenseCheckpoint>* out);
+                       uint64_t batch, std::unique_ptr<DenseCheckpoint>* out, uint32_t granule = 1);
   // Reads `path` for an embedding store whose next batch is
   // `embedding_batch`. Refuses (naming the file and byte offset) a file that
   // is truncated, foreign, of another model (`fingerprint`), or has a slice
@@ -84,7 +86,7 @@ class DenseCheckpoint {
     uint64_t batch;
     std::vector<float> data;
   };
-  DenseCheckpoint(std::string path, int fd, uint32_t slices, uint64_t dense_floats, uint64_t fingerprint);
+  DenseCheckpoint(std::string path, int fd, uint32_t slices, uint64_t dense_floats, uint64_t slice_floats, uint64_t fingerprint);
   Status WriteSlot(uint32_t slice, uint64_t batch, const float* data);
   void WriterLoop();
   void StartWriter();

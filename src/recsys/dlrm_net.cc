@@ -1,5 +1,7 @@
 #include "recsys/dlrm_net.h"
 
+#include <cstring>
+
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/adagrad.h>
@@ -37,6 +39,7 @@ DlrmNet::DlrmNet(const DlrmOptions& o) : adagrad_(o.dense_optimizer == DenseOpti
   for (auto& p : bottom_->parameters()) params.push_back(p);
   for (auto& p : top_->parameters()) params.push_back(p);
   for (auto& p : params) parameters_ += static_cast<size_t>(p.numel());
+  params_ = params;
   flat_ = torch::zeros({static_cast<int64_t>(adagrad_ ? 2 * parameters_ : parameters_)});
   {
     torch::NoGradGuard no_grad;
@@ -65,6 +68,29 @@ DlrmNet::DlrmNet(const DlrmOptions& o) : adagrad_(o.dense_optimizer == DenseOpti
 void DlrmNet::SetStepCount(int64_t steps) {
   if (!adagrad_) return;
   for (auto& [key, state] : optimizer_->state()) static_cast<torch::optim::AdagradParamState&>(*state).step(steps);
+}
+
+std::vector<float> DlrmNet::Gradients() const {
+  std::vector<float> out(parameters_, 0.0f);
+  size_t off = 0;
+  for (const auto& p : params_) {
+    const auto n = static_cast<size_t>(p.numel());
+    if (p.grad().defined()) {
+      auto g = p.grad().contiguous();
+      std::memcpy(out.data() + off, g.data_ptr<float>(), n * sizeof(float));
+    }
+    off += n;
+  }
+  return out;
+}
+
+void DlrmNet::SetGradients(const float* gradients) {
+  size_t off = 0;
+  for (auto& p : params_) {
+    const auto n = static_cast<int64_t>(p.numel());
+    p.mutable_grad() = torch::from_blob(const_cast<float*>(gradients + off), p.sizes()).clone();
+    off += static_cast<size_t>(n);
+  }
 }
 
 torch::Tensor DlrmNet::Forward(const torch::Tensor& dense, const torch::Tensor& embeddings) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/optim/optimizer.h>
@@ -33,11 +34,16 @@ class DlrmNet {
   // After a restore: the optimizer's step counter (Adagrad's lr decay is 0,
   // so it only keeps the count honest).
   void SetStepCount(int64_t steps);
+  // The parameters' gradients after a backward pass, flat in the order of
+  // flat()'s parameters; SetGradients puts such a vector back for Step().
+  std::vector<float> Gradients() const;
+  void SetGradients(const float* gradients);
 
  private:
   torch::nn::Sequential bottom_{nullptr}, top_{nullptr};
   torch::Tensor tri_rows_, tri_cols_;
   torch::Tensor flat_;
+  std::vector<torch::Tensor> params_;
   size_t parameters_ = 0;
   bool adagrad_ = false;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;

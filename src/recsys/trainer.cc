@@ -18,6 +18,7 @@
 #include "memnode/embedding_ops.h"
 #include "recsys/dense_checkpoint.h"
 #include "recsys/dlrm_net.h"
+#include "recsys/gradient_journal.h"
 #include "recsys/snapshot_checkpoint.h"
 
 namespace prescient {
@@ -31,6 +32,7 @@ struct DlrmTrainer::Impl {
   uint64_t next = 0;  // the batch to train next (== store->next_batch())
 
   std::unique_ptr<DenseCheckpoint> dense_ckpt;
+  std::unique_ptr<GradientJournal> journal;  // relaxed: the last batches' dense gradients
   std::unique_ptr<SnapshotCheckpointer> snapshots;
   // Host placement, row-wise Adagrad: the batch's accumulators, fetched from
   // the store with the rows and written back with them, so they live (and
@@ -50,6 +52,8 @@ struct DlrmTrainer::Impl {
       : o(options), store(s), log(options.data), net(options), tables(options.data.Tables(options.dim)) {}
 
   std::string DensePath() const { return o.checkpoint_dir + "/dense.ckpt"; }
+  std::string JournalPath() const { return o.checkpoint_dir + "/dense.journal"; }
+  Status OpenJournal(bool fresh, uint64_t fingerprint);
   uint32_t Slices() const {
     if (o.checkpoint == CheckpointMode::kStrict) return 1;
     const uint32_t s = o.dense_slices ? o.dense_slices : std::max<uint32_t>(1, (o.max_gap + 1) / 2);
@@ -57,6 +61,12 @@ struct DlrmTrainer::Impl {
   }
   std::vector<float> Dense() const { return std::vector<float>(net.flat(), net.flat() + net.flat_size()); }
   void SetDense(const std::vector<float>& v) { std::memcpy(net.flat(), v.data(), v.size() * sizeof(float)); }
+  // The dense checkpoint's view of the state: with Adagrad each parameter
+  // followed by its accumulator, so that a slice holds both as of the same
+  // batch (a replayed step needs the accumulator as of that step).
+  bool Paired() const { return net.flat_size() == 2 * net.parameter_count(); }
+  std::vector<float> Packed() const;
+  void Unpack(const std::vector<float>& packed);
 
   Status Start(bool resume);
   bool HasCheckpoint() const {
@@ -114,7 +124,8 @@ Status DlrmTrainer::Impl::Start(bool resume) {
                                                  store->describe(), store->next_batch()));
     }
     if (o.checkpoint == CheckpointMode::kRelaxed || o.checkpoint == CheckpointMode::kStrict) {
-      PRESCIENT_RETURN_IF_ERROR(DenseCheckpoint::Create(DensePath(), Dense(), Slices(), fingerprint, 0, &dense_ckpt));
+      PRESCIENT_RETURN_IF_ERROR(DenseCheckpoint::Create(DensePath(), Packed(), Slices(), fingerprint, 0, &dense_ckpt, Paired() ? 2 : 1));
+      if (o.checkpoint == CheckpointMode::kRelaxed) PRESCIENT_RETURN_IF_ERROR(OpenJournal(/*fresh=*/true, fingerprint));
     } else if (o.checkpoint == CheckpointMode::kStopTheWorld || o.checkpoint == CheckpointMode::kDifferential) {
       snapshots = std::make_unique<SnapshotCheckpointer>(o.checkpoint_dir, tables, fingerprint,
                                                          o.checkpoint == CheckpointMode::kDifferential ? o.full_every : 0,
@@ -145,8 +156,9 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       if (dense_ckpt->slices() != Slices()) {
         spdlog::warn("dense checkpoint {} has {} slices; continuing with them (this run would pick {})", DensePath(), dense_ckpt->slices(), Slices());
       }
-      SetDense(rec.state);
+      Unpack(rec.state);
       net.SetStepCount(static_cast<int64_t>(rec.oldest_batch));
+      if (o.checkpoint == CheckpointMode::kRelaxed) PRESCIENT_RETURN_IF_ERROR(OpenJournal(/*fresh=*/false, fingerprint));
       catch_up_pending = o.dense_catch_up && rec.gap > 0;
       // Without a catch-up the restored mix *is* the dense state before
       // batch e. Say so on disk: the round robin writes only after commits,
@@ -154,7 +166,7 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       // forever, and a second crash must restore this state, not an older
       // mix. A catch-up writes its result instead (a crash before then
       // recovers the same mix and replays the same batches).
-      if (!catch_up_pending) PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, net.flat()));
+      if (!catch_up_pending) PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, Packed().data()));
       next = e;
       report.recovered_gap = rec.gap;
       report.torn_slots = rec.torn_slots;
@@ -225,6 +237,9 @@ Status DlrmTrainer::Impl::TrainBatch(ClickBatch& b) {
   auto loss = torch::nn::functional::binary_cross_entropy_with_logits(logits, labels);
   net.ZeroGrad();
   loss.backward();
+  // Durable before this batch commits (CheckpointBeforeCommit); written
+  // while the embeddings are updated.
+  if (journal) journal->Submit(batch, net.Gradients());
   net.Step();
   recent_loss.push_back(loss.item<double>());
   if (recent_loss.size() > 100) recent_loss.pop_front();
@@ -281,36 +296,87 @@ Status DlrmTrainer::Impl::CatchUpDense() {
   ClickBatch b;
   std::vector<std::vector<uint32_t>> rows(T);
   std::vector<std::vector<float>> values(T);
+  std::vector<float> gradient;
+  report.catch_up_exact = true;
   for (uint64_t t = first; t < e; ++t) {
-    log.TrainBatch(t, o.batch_size, &b);
-    auto emb = torch::empty({T, b.count, o.dim});
-    PRESCIENT_RETURN_IF_ERROR(LookupAll(b, emb.data_ptr<float>(), &rows, &values));
-    auto logits = net.Forward(torch::from_blob(b.dense.data(), {b.count, kDenseFeatures}), emb);
-    auto loss = torch::nn::functional::binary_cross_entropy_with_logits(logits, torch::from_blob(b.labels.data(), {b.count}));
     net.ZeroGrad();
-    loss.backward();
-    const std::vector<float> before = Dense();
+    if (journal && journal->Read(t, &gradient)) {
+      net.SetGradients(gradient.data());
+    } else {
+      // Not journaled (an older checkpoint directory, or a damaged slot):
+      // recompute it, on the embeddings as they are at e.
+      report.catch_up_exact = false;
+      log.TrainBatch(t, o.batch_size, &b);
+      auto emb = torch::empty({T, b.count, o.dim});
+      PRESCIENT_RETURN_IF_ERROR(LookupAll(b, emb.data_ptr<float>(), &rows, &values));
+      auto logits = net.Forward(torch::from_blob(b.dense.data(), {b.count, kDenseFeatures}), emb);
+      auto loss = torch::nn::functional::binary_cross_entropy_with_logits(logits, torch::from_blob(b.labels.data(), {b.count}));
+      loss.backward();
+    }
+    const std::vector<float> before = Packed();
     net.Step();
+    std::vector<float> after = Packed();
     for (uint32_t i = 0; i < dense_ckpt->slices(); ++i) {
       if (recovered_slice_batch[i] <= t) continue;  // this slice missed batch t: keep the step
       const size_t lo = dense_ckpt->slice_begin(i), hi = dense_ckpt->slice_end(i);
-      std::memcpy(net.flat() + lo, before.data() + lo, (hi - lo) * sizeof(float));
+      std::memcpy(after.data() + lo, before.data() + lo, (hi - lo) * sizeof(float));
     }
+    Unpack(after);
     ++report.catch_up_batches;
   }
   link_bytes = saved_link;  // recovery, not training traffic
-  PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, net.flat()));
+  PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, Packed().data()));
   report.catch_up_seconds = static_cast<double>(SinceNs(t0)) * 1e-9;
-  spdlog::info("dlrm: dense state caught up over batches {}..{} in {:.3f} s", first, e - 1, report.catch_up_seconds);
+  spdlog::info("dlrm: dense state caught up over batches {}..{} in {:.3f} s ({})", first, e - 1, report.catch_up_seconds,
+               report.catch_up_exact ? "with their journaled gradients: exact" : "some recomputed on the current embeddings: approximate");
   return Status::Ok();
+}
+
+std::vector<float> DlrmTrainer::Impl::Packed() const {
+  if (!Paired()) return Dense();
+  const size_t n = net.parameter_count();
+  const float* flat = net.flat();
+  std::vector<float> packed(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    packed[2 * i] = flat[i];
+    packed[2 * i + 1] = flat[n + i];
+  }
+  return packed;
+}
+
+void DlrmTrainer::Impl::Unpack(const std::vector<float>& packed) {
+  if (!Paired()) return SetDense(packed);
+  const size_t n = net.parameter_count();
+  float* flat = net.flat();
+  for (size_t i = 0; i < n; ++i) {
+    flat[i] = packed[2 * i];
+    flat[n + i] = packed[2 * i + 1];
+  }
+}
+
+Status DlrmTrainer::Impl::OpenJournal(bool fresh, uint64_t fingerprint) {
+  const uint32_t slots = static_cast<uint32_t>(o.max_gap + 1);
+  if (!fresh) {
+    Status st = GradientJournal::Open(JournalPath(), fingerprint, net.parameter_count(), &journal);
+    if (st.ok()) {
+      if (journal->slots() < slots) spdlog::warn("gradient journal {} keeps {} batches, fewer than --max-gap {}", JournalPath(), journal->slots(), o.max_gap);
+      return Status::Ok();
+    }
+    // The journal only makes the catch-up exact; without it the catch-up
+    // recomputes. A damaged one is kept aside for a look, not overwritten.
+    spdlog::warn("{}; the dense catch-up will recompute the gradients", st.message());
+    if (st.code() != Status::Code::kNotFound) (void)::rename(JournalPath().c_str(), (JournalPath() + ".damaged").c_str());
+  }
+  return GradientJournal::Create(JournalPath(), fingerprint, net.parameter_count(), slots, &journal);
 }
 
 Status DlrmTrainer::Impl::CheckpointBeforeCommit(uint64_t batch) {
   const uint64_t t0 = NowNanos();
+  if (journal) PRESCIENT_RETURN_IF_ERROR(journal->WaitDurable());
   if (o.checkpoint == CheckpointMode::kStrict) {
     // The whole dense state as of "before batch+1", durable before the
     // embeddings commit; recovery picks whichever copy matches the store.
-    PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(batch + 1, net.flat()));
+    PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(batch + 1, Packed().data()));
   } else if (o.checkpoint == CheckpointMode::kRelaxed && batch + 1 > o.max_gap) {
     // After this commit the embeddings are at batch+1: every slice must be
     // durable at batch+1-max_gap or later first.
@@ -325,7 +391,7 @@ Status DlrmTrainer::Impl::CheckpointAfterCommit(uint64_t batch) {
   const uint64_t t0 = NowNanos();
   if (o.checkpoint == CheckpointMode::kRelaxed) {
     // Round robin: slice batch mod S is always the oldest one.
-    dense_ckpt->Submit(static_cast<uint32_t>(batch % dense_ckpt->slices()), batch + 1, net.flat());
+    dense_ckpt->Submit(static_cast<uint32_t>(batch % dense_ckpt->slices()), batch + 1, Packed().data());
   } else if (snapshots && (batch + 1) % o.checkpoint_every == 0) {
     PRESCIENT_RETURN_IF_ERROR(snapshots->Write(*store, batch + 1, Dense()));
   }
@@ -410,7 +476,18 @@ Status DlrmTrainer::Evaluate(ClickMetrics* metrics) { return impl_->Evaluate(met
 
 Status DlrmTrainer::Finish(DlrmReport* report) {
   Impl& m = *impl_;
-  if (m.dense_ckpt) PRESCIENT_RETURN_IF_ERROR(m.dense_ckpt->Close());
+  if (m.dense_ckpt) {
+    PRESCIENT_RETURN_IF_ERROR(m.dense_ckpt->Close());
+    // The end of the run is a batch boundary like any other, but no later
+    // batch brings the lagging slices up. Without this a crash after the last
+    // commit (during evaluation) would resume from a mix up to --max-gap
+    // batches old and end with another model than the finished run's.
+    if (m.o.checkpoint == CheckpointMode::kRelaxed && m.report.batches_this_run > 0) {
+      const uint64_t t0 = NowNanos();
+      PRESCIENT_RETURN_IF_ERROR(m.dense_ckpt->WriteAllNow(m.next, m.Packed().data()));
+      m.checkpoint_ns += SinceNs(t0);
+    }
+  }
   DlrmReport& r = m.report;
   PRESCIENT_RETURN_IF_ERROR(m.Evaluate(&r.eval));
   r.batches_done = m.next;
@@ -421,7 +498,7 @@ Status DlrmTrainer::Finish(DlrmReport* report) {
   r.checkpoint_seconds = static_cast<double>(m.checkpoint_ns) * 1e-9;
   r.checkpoint_overhead_pct = m.train_ns ? 100.0 * static_cast<double>(m.checkpoint_ns) / static_cast<double>(m.train_ns) : 0.0;
   if (m.dense_ckpt) {
-    r.checkpoint_bytes = m.dense_ckpt->bytes_written();
+    r.checkpoint_bytes = m.dense_ckpt->bytes_written() + (m.journal ? m.journal->bytes_written() : 0);
     r.checkpoints = r.batches_this_run;
   }
   if (m.snapshots) {
@@ -452,6 +529,6 @@ std::vector<std::pair<size_t, size_t>> DlrmTrainer::DenseSlices() const {
 }
 
 std::vector<uint64_t> DlrmTrainer::RecoveredSliceBatches() const { return impl_->recovered_slice_batch; }
-std::vector<float> DlrmTrainer::DenseState() const { return impl_->Dense(); }
+std::vector<float> DlrmTrainer::DenseState() const { return impl_->Packed(); }
 
 }  // namespace prescient

@@ -90,6 +90,7 @@ struct DlrmReport {
   uint64_t recovered_gap = 0;     // relaxed: batches the restored dense state trailed the embeddings
   uint32_t torn_slots = 0;
   uint64_t catch_up_batches = 0;  // relaxed: batches replayed for the dense part after recovery
+  bool catch_up_exact = false;     // ...each with its journaled gradient (the uninterrupted run's dense state)
   double catch_up_seconds = 0.0;
   double train_seconds = 0.0;     // training, without evaluation
   double samples_per_s = 0.0;
@@ -131,8 +132,10 @@ class DlrmTrainer {
   void Abandon();
 
   uint64_t next_batch() const;
+  // The dense state as the checkpoint lays it out (with Adagrad, each
+  // parameter followed by its accumulator).
   std::vector<float> DenseState() const;
-  // The dense state's checkpoint slices as [begin, end) float ranges (one
+  // DenseState()'s checkpoint slices as [begin, end) float ranges (one
   // slice, the whole state, for the modes without a sliced checkpoint), and
   // after a recovery the batch each slice's restored copy is from (empty on a
   // fresh start). Fault-injection runs check a recovery with them.

@@ -77,6 +77,7 @@ nlohmann::json DlrmReport::ToJson() const {
           {"recovered_gap", recovered_gap},
           {"torn_slots", torn_slots},
           {"catch_up_batches", catch_up_batches},
+          {"catch_up_exact", catch_up_exact},
           {"catch_up_seconds", catch_up_seconds},
           {"recovery_seconds", recovery_seconds},
           {"max_observed_gap", max_observed_gap},

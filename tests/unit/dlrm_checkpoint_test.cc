@@ -13,6 +13,7 @@
 
 #include "memnode/dram_embedding_store.h"
 #include "recsys/dense_checkpoint.h"
+#include "recsys/gradient_journal.h"
 #include "recsys/snapshot_checkpoint.h"
 #include "testutil/testutil.h"
 
@@ -167,6 +168,56 @@ bool SameRows(const DramEmbeddingStore& a, const DramEmbeddingStore& b) {
     for (uint64_t r = 0; r < a.tables()[t].rows; ++r)
       if (std::memcmp(a.row(t, r), b.row(t, r), a.tables()[t].dim * sizeof(float)) != 0) return false;
   return true;
+}
+
+TEST(GradientJournal, KeepsTheLastBatchesAndRefusesDamage) {
+  TempDir dir;
+  const std::string path = dir.file("dense.journal");
+  auto gradient = [](uint64_t batch) {
+    std::vector<float> g(1000);
+    for (size_t i = 0; i < g.size(); ++i) g[i] = static_cast<float>(batch) + 0.001f * static_cast<float>(i);
+    return g;
+  };
+  {
+    std::unique_ptr<GradientJournal> j;
+    ASSERT_TRUE(GradientJournal::Create(path, 77, 1000, 3, &j).ok());
+    std::vector<float> out;
+    EXPECT_FALSE(j->Read(0, &out)) << "an empty slot is absent";
+    for (uint64_t b = 0; b < 5; ++b) {
+      j->Submit(b, gradient(b));
+      ASSERT_TRUE(j->WaitDurable().ok());
+    }
+  }
+  std::unique_ptr<GradientJournal> j;
+  ASSERT_TRUE(GradientJournal::Open(path, 77, 1000, &j).ok());
+  std::vector<float> out;
+  for (uint64_t b = 2; b < 5; ++b) {
+    ASSERT_TRUE(j->Read(b, &out)) << b;
+    EXPECT_EQ(out, gradient(b));
+  }
+  EXPECT_FALSE(j->Read(1, &out)) << "overwritten by batch 4";
+  EXPECT_FALSE(j->Read(5, &out)) << "never written";
+  j.reset();
+
+  // One flipped byte in batch 3's floats: that slot reads as absent.
+  const std::string good = ReadBytes(path);
+  std::string bad = good;
+  bad[64 + (3 % 3) * (32 + 4000) + 32 + 100] ^= 0x10;
+  WriteBytes(path, bad);
+  ASSERT_TRUE(GradientJournal::Open(path, 77, 1000, &j).ok());
+  EXPECT_FALSE(j->Read(3, &out));
+  EXPECT_TRUE(j->Read(4, &out));
+  j.reset();
+
+  EXPECT_EQ(GradientJournal::Open(path, 78, 1000, &j).code(), Status::Code::kInvalidArgument) << "another model's";
+  WriteBytes(path, good.substr(0, good.size() - 10));
+  Status st = GradientJournal::Open(path, 77, 1000, &j);
+  EXPECT_EQ(st.code(), Status::Code::kCorruption);
+  EXPECT_NE(st.message().find("truncated"), std::string::npos) << st.message();
+  WriteBytes(path, "not a journal at all, just some bytes that are long enough to fill a header of 64 bytes");
+  st = GradientJournal::Open(path, 77, 1000, &j);
+  EXPECT_NE(st.message().find("not a gradient journal"), std::string::npos) << st.message();
+  EXPECT_EQ(GradientJournal::Open(dir.file("absent"), 77, 1000, &j).code(), Status::Code::kNotFound);
 }
 
 TEST(SnapshotCheckpoint, FullAndDifferentialChainsRestoreTheStore) {
