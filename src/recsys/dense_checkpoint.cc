@@ -19,7 +19,9 @@ namespace prescient {
 namespace {
 
 constexpr char kMagic[8] = {'P', 'R', 'S', 'D', 'E', 'N', 'S', '1'};
-constexpr uint32_t kVersion = 1;
+// 2: the trainer stores a packed state (each parameter beside its Adagrad
+// accumulator, D96); a version 1 file holds the old layout and is refused.
+constexpr uint32_t kVersion = 2;
 constexpr uint32_t kSlotMagic = 0x544F4C53;  // "SLOT"
 constexpr uint64_t kHeaderBytes = 64;
 constexpr uint64_t kSlotHeaderBytes = 64;
