@@ -302,13 +302,15 @@ Status PmemEmbeddingStore::Prepare(uint64_t batch, std::span<const Bags> per_tab
     return Status::ResourceExhausted(fmt::format("batch {} needs {} bytes of undo log but pool {} has {} (create the pool with a larger log)",
                                                  batch, payload_bytes, pool_->path(), pool_->log_bytes() - sizeof(UndoLogHeader)));
   }
-  prepared_ = true;
   if (options_.log_ahead) {
+    // Marked prepared only once the writer runs: if it cannot be started,
+    // no update may pass AwaitLog without a log.
     log_writer_ = std::async(std::launch::async, [=, this] { return WriteUndoLog(batch, payload_bytes, segments, read_lines); });
+    prepared_ = true;
     return Status::Ok();
   }
   Status st = Fail(WriteUndoLog(batch, payload_bytes, segments, read_lines));
-  if (!st.ok()) prepared_ = false;
+  prepared_ = st.ok();
   return st;
 }
 

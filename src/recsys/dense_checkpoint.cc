@@ -86,6 +86,7 @@ Status DenseCheckpoint::Create(const std::string& path, const std::vector<float>
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(fmt::format("creating dense checkpoint {}", tmp), errno);
   std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, state.size(), slice_floats, fingerprint));
+  ckpt->granule_ = granule;
   uint8_t header[kHeaderBytes] = {};
   std::memcpy(header, kMagic, 8);
   Put<uint32_t>(header, 8, kVersion);
@@ -93,6 +94,7 @@ Status DenseCheckpoint::Create(const std::string& path, const std::vector<float>
   Put<uint64_t>(header, 16, state.size());
   Put<uint64_t>(header, 24, ckpt->slice_floats_);
   Put<uint64_t>(header, 32, fingerprint);
+  Put<uint32_t>(header, 40, granule);
   Put<uint64_t>(header, 56, Sum(header, 56));
   PRESCIENT_RETURN_IF_ERROR(WriteAllAt(fd, header, kHeaderBytes, 0, "dense checkpoint " + tmp));
   const uint64_t size = kHeaderBytes + uint64_t{slices} * 2 * ckpt->slot_bytes_;
@@ -132,8 +134,13 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
   const uint32_t slices = Get<uint32_t>(header, 12);
   const uint64_t dense_floats = Get<uint64_t>(header, 16);
   const uint64_t slice_floats = Get<uint64_t>(header, 24);
-  // Any layout whose slices cover the state, none of them empty.
-  if (slices == 0 || dense_floats == 0 || slice_floats == 0 || slice_floats * slices < dense_floats || slice_floats * (slices - 1) >= dense_floats)
+  const uint32_t granule = Get<uint32_t>(header, 40);
+  // Every slice's two copies are in the file, so the state cannot hold more
+  // floats than the file has bytes; that bound keeps the arithmetic below
+  // from overflowing on a crafted header.
+  if (granule != 1 && granule != 2) return fail(fmt::format("offset 40: slice granule {} (expected 1 or 2)", granule));
+  if (slices == 0 || dense_floats == 0 || dense_floats > size || slices > dense_floats ||
+      slice_floats != SliceFloats(dense_floats, slices, granule) || slice_floats * (slices - 1) >= dense_floats)
     return fail("offset 12: inconsistent slice layout");
   if (Get<uint64_t>(header, 32) != fingerprint) {
     ::close(fd);
@@ -141,6 +148,7 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
                                                "(fingerprint {:016x}, this run's is {:016x})", path, Get<uint64_t>(header, 32), fingerprint));
   }
   std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, dense_floats, slice_floats, fingerprint));
+  ckpt->granule_ = granule;
   const uint64_t expected = kHeaderBytes + uint64_t{slices} * 2 * ckpt->slot_bytes_;
   if (size < expected) {
     const uint64_t slot = (size - kHeaderBytes) / ckpt->slot_bytes_;

@@ -57,6 +57,7 @@ class DenseCheckpoint {
                         std::unique_ptr<DenseCheckpoint>* out);
 
   uint32_t slices() const { return slices_; }
+  uint32_t granule() const { return granule_; }
   uint64_t dense_floats() const { return dense_floats_; }
   // The range of the flat state that slice `slice` covers.
   uint64_t slice_begin(uint32_t slice) const { return uint64_t{slice} * slice_floats_; }
@@ -98,6 +99,7 @@ class DenseCheckpoint {
   const uint64_t slice_floats_;
   const uint64_t fingerprint_;
   uint64_t slot_bytes_ = 0;
+  uint32_t granule_ = 1;
   uint64_t seq_ = 0;                   // writer side only (or trainer while no writer runs)
   std::vector<uint8_t> current_slot_;  // per slice: which slot holds the durable copy
   uint64_t bytes_written_ = 0;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -86,6 +87,7 @@ Status GradientJournal::Open(const std::string& path, uint64_t fingerprint, uint
   if (Get<uint64_t>(header, 24) != fingerprint || Get<uint64_t>(header, 16) != floats)
     return fail(Status::InvalidArgument(fmt::format("gradient journal {} belongs to another model ({} floats)", path, Get<uint64_t>(header, 16))));
   const uint32_t slots = Get<uint32_t>(header, 12);
+  if (slots == 0 || slots > (1u << 20)) return fail(Status::Corruption(fmt::format("gradient journal {}: {} slots at offset 12", path, slots)));
   std::unique_ptr<GradientJournal> journal(new GradientJournal(path, fd, slots, floats));
   struct stat st;
   if (::fstat(fd, &st) != 0) return Status::FromErrno(fmt::format("stat of gradient journal {}", path), errno);
@@ -97,12 +99,19 @@ Status GradientJournal::Open(const std::string& path, uint64_t fingerprint, uint
 }
 
 void GradientJournal::Submit(uint64_t batch, std::vector<float> gradient) {
+  // A write nobody waited for (the batch failed before its commit) finishes
+  // first, so two never share the file; its error waits for WaitDurable.
+  if (pending_.valid()) {
+    Status st = pending_.get();
+    if (deferred_.ok()) deferred_ = st;
+  }
   pending_ = std::async(std::launch::async, [this, batch, g = std::move(gradient)] { return Write(batch, g); });
 }
 
 Status GradientJournal::WaitDurable() {
-  if (!pending_.valid()) return Status::Ok();
-  return pending_.get();
+  Status st = pending_.valid() ? pending_.get() : Status::Ok();
+  if (!deferred_.ok()) st = std::exchange(deferred_, Status::Ok());
+  return st;
 }
 
 Status GradientJournal::Write(uint64_t batch, const std::vector<float>& gradient) {

@@ -58,6 +58,7 @@ class GradientJournal {
   const uint32_t slots_;
   const uint64_t floats_;
   std::future<Status> pending_;
+  Status deferred_;  // the error of a write Submit had to finish itself
   uint64_t bytes_written_ = 0;
 };
 

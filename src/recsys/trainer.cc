@@ -54,6 +54,10 @@ struct DlrmTrainer::Impl {
   std::string DensePath() const { return o.checkpoint_dir + "/dense.ckpt"; }
   std::string JournalPath() const { return o.checkpoint_dir + "/dense.journal"; }
   Status OpenJournal(bool fresh, uint64_t fingerprint);
+  // A journal from a run with a smaller --max-gap is read by the catch-up,
+  // then replaced by one that holds this run's gap.
+  Status ReplaceSmallJournal();
+  bool journal_too_small = false;
   uint32_t Slices() const {
     if (o.checkpoint == CheckpointMode::kStrict) return 1;
     const uint32_t s = o.dense_slices ? o.dense_slices : std::max<uint32_t>(1, (o.max_gap + 1) / 2);
@@ -156,6 +160,9 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       if (dense_ckpt->slices() != Slices()) {
         spdlog::warn("dense checkpoint {} has {} slices; continuing with them (this run would pick {})", DensePath(), dense_ckpt->slices(), Slices());
       }
+      if (rec.state.size() != net.flat_size() || (Paired() && dense_ckpt->granule() != 2))
+        return Status::Corruption(fmt::format("dense checkpoint {} holds {} floats in slices of granule {}; this model needs {} in granule {}", DensePath(),
+                                              rec.state.size(), dense_ckpt->granule(), net.flat_size(), Paired() ? 2 : 1));
       Unpack(rec.state);
       net.SetStepCount(static_cast<int64_t>(rec.oldest_batch));
       if (o.checkpoint == CheckpointMode::kRelaxed) PRESCIENT_RETURN_IF_ERROR(OpenJournal(/*fresh=*/false, fingerprint));
@@ -166,7 +173,10 @@ Status DlrmTrainer::Impl::Start(bool resume) {
       // forever, and a second crash must restore this state, not an older
       // mix. A catch-up writes its result instead (a crash before then
       // recovers the same mix and replays the same batches).
-      if (!catch_up_pending) PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, Packed().data()));
+      if (!catch_up_pending) {
+        PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, Packed().data()));
+        PRESCIENT_RETURN_IF_ERROR(ReplaceSmallJournal());
+      }
       next = e;
       report.recovered_gap = rec.gap;
       report.torn_slots = rec.torn_slots;
@@ -326,6 +336,7 @@ Status DlrmTrainer::Impl::CatchUpDense() {
   }
   link_bytes = saved_link;  // recovery, not training traffic
   PRESCIENT_RETURN_IF_ERROR(dense_ckpt->WriteAllNow(e, Packed().data()));
+  PRESCIENT_RETURN_IF_ERROR(ReplaceSmallJournal());
   report.catch_up_seconds = static_cast<double>(SinceNs(t0)) * 1e-9;
   spdlog::info("dlrm: dense state caught up over batches {}..{} in {:.3f} s ({})", first, e - 1, report.catch_up_seconds,
                report.catch_up_exact ? "with their journaled gradients: exact" : "some recomputed on the current embeddings: approximate");
@@ -359,7 +370,7 @@ Status DlrmTrainer::Impl::OpenJournal(bool fresh, uint64_t fingerprint) {
   if (!fresh) {
     Status st = GradientJournal::Open(JournalPath(), fingerprint, net.parameter_count(), &journal);
     if (st.ok()) {
-      if (journal->slots() < slots) spdlog::warn("gradient journal {} keeps {} batches, fewer than --max-gap {}", JournalPath(), journal->slots(), o.max_gap);
+      journal_too_small = journal->slots() < slots;
       return Status::Ok();
     }
     // The journal only makes the catch-up exact; without it the catch-up
@@ -368,6 +379,15 @@ Status DlrmTrainer::Impl::OpenJournal(bool fresh, uint64_t fingerprint) {
     if (st.code() != Status::Code::kNotFound) (void)::rename(JournalPath().c_str(), (JournalPath() + ".damaged").c_str());
   }
   return GradientJournal::Create(JournalPath(), fingerprint, net.parameter_count(), slots, &journal);
+}
+
+Status DlrmTrainer::Impl::ReplaceSmallJournal() {
+  // Every slice is now durable at the embeddings' batch: no older gradient
+  // is needed again.
+  if (!journal_too_small) return Status::Ok();
+  journal_too_small = false;
+  journal.reset();
+  return GradientJournal::Create(JournalPath(), o.Fingerprint(), net.parameter_count(), static_cast<uint32_t>(o.max_gap + 1), &journal);
 }
 
 Status DlrmTrainer::Impl::CheckpointBeforeCommit(uint64_t batch) {

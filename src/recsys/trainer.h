@@ -90,7 +90,9 @@ struct DlrmReport {
   uint64_t recovered_gap = 0;     // relaxed: batches the restored dense state trailed the embeddings
   uint32_t torn_slots = 0;
   uint64_t catch_up_batches = 0;  // relaxed: batches replayed for the dense part after recovery
-  bool catch_up_exact = false;     // ...each with its journaled gradient (the uninterrupted run's dense state)
+  // ...each with its journaled gradient: the dense state is then the
+  // interrupted run's as of the embeddings' batch, bit for bit.
+  bool catch_up_exact = false;
   double catch_up_seconds = 0.0;
   double train_seconds = 0.0;     // training, without evaluation
   double samples_per_s = 0.0;

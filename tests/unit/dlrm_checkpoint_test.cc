@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "common/file_io.h"
 #include "memnode/dram_embedding_store.h"
 #include "recsys/dense_checkpoint.h"
 #include "recsys/gradient_journal.h"
@@ -155,6 +156,18 @@ TEST(DenseCheckpoint, CorruptOrTruncatedFileIsRefusedWithItsOffsetAndLeftAlone) 
   WriteBytes(path, header);
   s = DenseCheckpoint::Recover(path, 1, 3, &rec, &ckpt);
   EXPECT_NE(s.message().find("offset 0: not a prescient dense checkpoint"), std::string::npos) << s.message();
+
+  // A crafted header with a valid checksum but a slice size that would wrap
+  // the slot arithmetic is refused before anything is read into a buffer.
+  std::string crafted = good;
+  const uint64_t huge = uint64_t{1} << 62;
+  std::memcpy(crafted.data() + 24, &huge, 8);
+  const uint64_t sum = Fnv1a64(std::string_view(crafted.data(), 56));
+  std::memcpy(crafted.data() + 56, &sum, 8);
+  WriteBytes(path, crafted);
+  s = DenseCheckpoint::Recover(path, 1, 3, &rec, &ckpt);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("inconsistent slice layout"), std::string::npos) << s.message();
 }
 
 std::vector<TableSpec> Tables() { return {{"a", 300, 4}, {"b", 40000, 8}}; }
