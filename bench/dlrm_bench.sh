@@ -27,11 +27,9 @@ bin=build/prescient
 [ -x "$bin" ] || { echo "missing $bin: build first"; exit 2; }
 out=results/dlrm_bench
 mkdir -p "$out"
-work=$(mktemp -d "$POOL_DIR/dlrm_bench.XXXXXX")
-memnode_pid=""
-cleanup() { [ -n "$memnode_pid" ] && kill "$memnode_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-jget() { grep -o "\"$2\":\(\"[^\"]*\"\|[^,}]*\)" <<<"$1" | head -1 | sed "s/^\"$2\"://; s/\"//g"; }
+# shellcheck source=bench/dlrm_common.sh
+. bench/dlrm_common.sh
+scratch_dir "$POOL_DIR" dlrm_bench
 
 configs=("near relaxed undo" "near relaxed sync-undo" "near none undo" "host relaxed undo" "host stop-the-world no-undo" "host none no-undo")
 # shellcheck disable=SC2206
@@ -45,18 +43,14 @@ for rep in $(seq "$REPS"); do
     node=(--pool "$pool" --pool-latency "$LATENCY")
     [ "$3" = no-undo ] && node+=(--pool-no-undo-log)
     [ "$3" = sync-undo ] && node+=(--pool-sync-undo-log)
-    rm -f "$work/port"
-    "$bin" memnode --listen 127.0.0.1:0 --port-file "$work/port" "${node[@]}" 2>>"$out/$name.err" &
-    memnode_pid=$!
-    for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-    "$bin" dlrm train "${model[@]}" --batches "$BATCHES" --memnode "127.0.0.1:$(tr -d '\n' <"$work/port")" --placement "$1" \
+    start_node "$bin" "$out/$name.err" "${node[@]}" || { echo "$name: the memory node did not start"; exit 1; }
+    "$bin" dlrm train "${model[@]}" --batches "$BATCHES" --memnode "$addr" --placement "$1" \
       --checkpoint "$2" --checkpoint-every "$CKPT_EVERY" --checkpoint-dir "$pool.ckpt" 2>>"$out/$name.err" | tail -1 >"$out/$name.json"
-    kill "$memnode_pid" 2>/dev/null; wait "$memnode_pid" 2>/dev/null; memnode_pid=""
+    stop_node
     rm -rf "$pool" "$pool.ckpt"
   done
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 metric() {  # $1 placement-checkpoint-undo, $2 key
   for r in $(seq "$REPS"); do jget "$(cat "$out/$1-$r.json")" "$2"; done | median
 }

@@ -44,8 +44,8 @@ read -r -a extra <<<"$trainer_flags"
 base=(dlrm train --small --seed "$seed" --threads 1 --quiet --checkpoint-every 10 --full-every 3 --max-gap "$max_gap" --report-digests "${extra[@]}")
 common=("${base[@]}" --batches "$batches")
 
-# A JSON value from the report's single line: a number, null, "string" or [array].
-jget() { grep -o "\"$2\":\(\[[^]]*\]\|\"[^\"]*\"\|[^,}]*\)" <<<"$1" | head -1 | sed "s/^\"$2\"://; s/\"//g; s/^\[//; s/\]$//"; }
+# shellcheck source=bench/dlrm_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/dlrm_common.sh"
 last_line() { tail -n 1 "$1"; }
 now_ms() { date +%s%3N; }
 
@@ -59,15 +59,8 @@ ref_auc=$(jget "$ref" auc)
 echo "reference: $batches batches in ${ref_ms} ms, AUC $ref_auc"
 ref_field() { awk -v b="$1" -v f="$2" '$1 == b { print $f; exit }' "$work/ref.digests"; }
 
-memnode_pid="" port=""
-start_memnode() {  # $1 pool file, $2 log
-  rm -f "$work/port"
-  "$prescient" memnode --listen 127.0.0.1:0 --port-file "$work/port" --pool "$1" >>"$2" 2>&1 &
-  memnode_pid=$!
-  for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-  port=$(tr -d '\n' <"$work/port" 2>/dev/null)
-  [ -n "$port" ]
-}
+memnode_pid="" addr=""
+start_memnode() { start_node "$prescient" "$2" --pool "$1"; }  # $1 pool file, $2 log
 stop_memnode() { [ -n "$memnode_pid" ] && kill -9 "$memnode_pid" 2>/dev/null; wait "$memnode_pid" 2>/dev/null; memnode_pid=""; }
 trap stop_memnode EXIT
 
@@ -81,7 +74,7 @@ for ((i = 0; i < runs; i++)); do
   "$prescient" "${base[@]}" --batches 0 --pool "$pool" --checkpoint none >/dev/null 2>>"$log"
   args=("${common[@]}" --checkpoint "$mode" --checkpoint-dir "$dir/ckpt")
   if [ "$kind" = trainer-local ]; then args+=(--pool "$pool"); else start_memnode "$pool" "$log" || { echo "run $i: memnode did not start"; failures=$((failures + 1)); continue; }; fi
-  [ "$kind" = trainer-local ] || args+=(--memnode "127.0.0.1:$port")
+  [ "$kind" = trainer-local ] || args+=(--memnode "$addr")
   "$prescient" "${args[@]}" >"$dir/first.out" 2>>"$log" &
   trainer=$!
   # A random moment between 0.3 s and 1.5x the DRAM reference run time (pool runs are slower).
@@ -91,7 +84,7 @@ for ((i = 0; i < runs; i++)); do
     stop_memnode; kills_memnode=$((kills_memnode + 1))
     wait "$trainer" 2>/dev/null; rc=$?
     start_memnode "$pool" "$log" || { echo "run $i: memnode did not restart"; failures=$((failures + 1)); continue; }
-    args=("${common[@]}" --checkpoint "$mode" --checkpoint-dir "$dir/ckpt" --memnode "127.0.0.1:$port")
+    args=("${common[@]}" --checkpoint "$mode" --checkpoint-dir "$dir/ckpt" --memnode "$addr")
   else
     kill -9 "$trainer" 2>/dev/null; wait "$trainer" 2>/dev/null; rc=$?
     kills_trainer=$((kills_trainer + 1))

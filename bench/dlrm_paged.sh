@@ -28,11 +28,9 @@ bin=build/prescient
 [ -x "$bin" ] || { echo "missing $bin: build first"; exit 2; }
 out=results/dlrm_paged
 mkdir -p "$out"
-work=$(mktemp -d "$POOL_DIR/dlrm_paged.XXXXXX")
-memnode_pid=""
-cleanup() { [ -n "$memnode_pid" ] && kill "$memnode_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-jget() { grep -o "\"$2\":\(\"[^\"]*\"\|[^,}]*\)" <<<"$1" | head -1 | sed "s/^\"$2\"://; s/\"//g"; }
+# shellcheck source=bench/dlrm_common.sh
+. bench/dlrm_common.sh
+scratch_dir "$POOL_DIR" dlrm_paged
 say() { echo "[dlrm_paged] $*" >&2; }
 
 # shellcheck disable=SC2206
@@ -71,14 +69,6 @@ sim_model=()
   { echo "prescient sim failed"; exit 1; }
 
 # 3. The runs, interleaved REPS times, on the held-out seed.
-start_node() {  # memnode flags...
-  rm -f "$work/port"
-  "$bin" memnode --listen 127.0.0.1:0 --port-file "$work/port" "$@" 2>>"$work/node.err" &
-  memnode_pid=$!
-  for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-  addr="127.0.0.1:$(tr -d '\n' <"$work/port")"
-}
-stop_node() { kill "$memnode_pid" 2>/dev/null; wait "$memnode_pid" 2>/dev/null; memnode_pid=""; }
 
 configs=("local - -" "pool pmem -" "pool off -")
 for l in $LOCALS; do for p in $POLICIES; do configs+=("paged $l $p"); done; done
@@ -95,13 +85,13 @@ for rep in $(seq "$REPS"); do
         pool="$work/tables.pool"
         rm -rf "$pool" "$pool.ckpt"
         "$bin" dlrm train "${model[@]}" --seed "$TEST_SEED" --batches 0 --pool "$pool" --checkpoint none >/dev/null 2>"$out/$name.err"
-        start_node --pool "$pool" --pool-latency "$2"
+        start_node "$bin" "$out/$name.err" --pool "$pool" --pool-latency "$2" || { echo "$name: the memory node did not start"; exit 1; }
         "$bin" dlrm train "${model[@]}" --seed "$TEST_SEED" --batches "$BATCHES" --memnode "$addr" --placement near --checkpoint relaxed \
           --checkpoint-dir "$pool.ckpt" 2>>"$out/$name.err" | tail -1 >"$out/$name.json"
         stop_node
         rm -rf "$pool" "$pool.ckpt" ;;
       paged)
-        start_node
+        start_node "$bin" "$out/$name.err" || { echo "$name: the memory node did not start"; exit 1; }
         flags=(--quiet --memnode "$addr" --local "$2%" --prefetch "$3" --report "$out/$name.report.json")
         [ "$3" = farsight ] && flags+=(--model "$model_file")
         # shellcheck disable=SC2046
@@ -112,7 +102,6 @@ for rep in $(seq "$REPS"); do
   done
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 metric() {  # $1 config, $2 key
   for r in $(seq "$REPS"); do jget "$(cat "$out/$1-$r.json")" "$2"; done | median
 }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,19 @@ namespace prescient {
 
 uint32_t Fnv1a32(std::string_view bytes);
 uint64_t Fnv1a64(std::string_view bytes);
+inline uint64_t Fnv1a64(const void* data, size_t len) { return Fnv1a64(std::string_view(static_cast<const char*>(data), len)); }
+
+// Fixed-width fields of a binary header or record, at byte offset `off`.
+template <typename T>
+void PutAt(uint8_t* p, size_t off, T v) {
+  std::memcpy(p + off, &v, sizeof v);
+}
+template <typename T>
+T GetAt(const uint8_t* p, size_t off) {
+  T v;
+  std::memcpy(&v, p + off, sizeof v);
+  return v;
+}
 
 // Writes all `len` bytes, retrying short writes and EINTR. `what` names the
 // file in the error ("trace /tmp/x.trace").

@@ -26,16 +26,6 @@ constexpr uint32_t kSlotMagic = 0x544F4C53;  // "SLOT"
 constexpr uint64_t kHeaderBytes = 64;
 constexpr uint64_t kSlotHeaderBytes = 64;
 
-template <typename T>
-void Put(uint8_t* p, size_t off, T v) { std::memcpy(p + off, &v, sizeof v); }
-template <typename T>
-T Get(const uint8_t* p, size_t off) {
-  T v;
-  std::memcpy(&v, p + off, sizeof v);
-  return v;
-}
-uint64_t Sum(const void* p, size_t n) { return Fnv1a64(std::string_view(static_cast<const char*>(p), n)); }
-
 uint64_t SliceFloats(uint64_t dense_floats, uint32_t slices, uint32_t granule) {
   const uint64_t even = (dense_floats + slices - 1) / slices;
   return (even + granule - 1) / granule * granule;
@@ -43,8 +33,9 @@ uint64_t SliceFloats(uint64_t dense_floats, uint32_t slices, uint32_t granule) {
 
 }  // namespace
 
-DenseCheckpoint::DenseCheckpoint(std::string path, int fd, uint32_t slices, uint64_t dense_floats, uint64_t slice_floats, uint64_t fingerprint)
-    : path_(std::move(path)), fd_(fd), slices_(slices), dense_floats_(dense_floats), slice_floats_(slice_floats),
+DenseCheckpoint::DenseCheckpoint(std::string path, int fd, uint32_t slices, uint64_t dense_floats, uint32_t granule, uint64_t fingerprint)
+    : path_(std::move(path)), fd_(fd), slices_(slices), dense_floats_(dense_floats), granule_(granule),
+      slice_floats_(SliceFloats(dense_floats, slices, granule)),
       fingerprint_(fingerprint), current_slot_(slices, 0), durable_batch_(slices, 0) {
   slot_bytes_ = kSlotHeaderBytes + slice_floats_ * sizeof(float);
 }
@@ -61,13 +52,13 @@ Status DenseCheckpoint::WriteSlot(uint32_t slice, uint64_t batch, const float* d
   const uint64_t floats = slice_end(slice) - slice_begin(slice);
   std::vector<uint8_t> buf(kSlotHeaderBytes + floats * sizeof(float), 0);
   std::memcpy(buf.data() + kSlotHeaderBytes, data, floats * sizeof(float));
-  Put<uint32_t>(buf.data(), 0, kSlotMagic);
-  Put<uint32_t>(buf.data(), 4, slice);
-  Put<uint64_t>(buf.data(), 8, batch);
-  Put<uint64_t>(buf.data(), 16, ++seq_);
-  Put<uint64_t>(buf.data(), 24, floats);
-  Put<uint64_t>(buf.data(), 32, Sum(buf.data() + kSlotHeaderBytes, floats * sizeof(float)));
-  Put<uint64_t>(buf.data(), 56, Sum(buf.data(), 56));
+  PutAt<uint32_t>(buf.data(), 0, kSlotMagic);
+  PutAt<uint32_t>(buf.data(), 4, slice);
+  PutAt<uint64_t>(buf.data(), 8, batch);
+  PutAt<uint64_t>(buf.data(), 16, ++seq_);
+  PutAt<uint64_t>(buf.data(), 24, floats);
+  PutAt<uint64_t>(buf.data(), 32, Fnv1a64(buf.data() + kSlotHeaderBytes, floats * sizeof(float)));
+  PutAt<uint64_t>(buf.data(), 56, Fnv1a64(buf.data(), 56));
   const uint64_t off = kHeaderBytes + (uint64_t{slice} * 2 + target) * slot_bytes_;
   PRESCIENT_RETURN_IF_ERROR(WriteAllAt(fd_, buf.data(), buf.size(), off, "dense checkpoint " + path_));
   if (::fdatasync(fd_) != 0) return Status::FromErrno(fmt::format("syncing dense checkpoint {}", path_), errno);
@@ -85,17 +76,16 @@ Status DenseCheckpoint::Create(const std::string& path, const std::vector<float>
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(fmt::format("creating dense checkpoint {}", tmp), errno);
-  std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, state.size(), slice_floats, fingerprint));
-  ckpt->granule_ = granule;
+  std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, state.size(), granule, fingerprint));
   uint8_t header[kHeaderBytes] = {};
   std::memcpy(header, kMagic, 8);
-  Put<uint32_t>(header, 8, kVersion);
-  Put<uint32_t>(header, 12, slices);
-  Put<uint64_t>(header, 16, state.size());
-  Put<uint64_t>(header, 24, ckpt->slice_floats_);
-  Put<uint64_t>(header, 32, fingerprint);
-  Put<uint32_t>(header, 40, granule);
-  Put<uint64_t>(header, 56, Sum(header, 56));
+  PutAt<uint32_t>(header, 8, kVersion);
+  PutAt<uint32_t>(header, 12, slices);
+  PutAt<uint64_t>(header, 16, state.size());
+  PutAt<uint64_t>(header, 24, ckpt->slice_floats_);
+  PutAt<uint64_t>(header, 32, fingerprint);
+  PutAt<uint32_t>(header, 40, granule);
+  PutAt<uint64_t>(header, 56, Fnv1a64(header, 56));
   PRESCIENT_RETURN_IF_ERROR(WriteAllAt(fd, header, kHeaderBytes, 0, "dense checkpoint " + tmp));
   const uint64_t size = kHeaderBytes + uint64_t{slices} * 2 * ckpt->slot_bytes_;
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return Status::FromErrno(fmt::format("sizing dense checkpoint {}", tmp), errno);
@@ -129,12 +119,12 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
     return s;
   }
   if (std::memcmp(header, kMagic, 8) != 0) return fail("offset 0: not a prescient dense checkpoint (bad magic)");
-  if (Get<uint64_t>(header, 56) != Sum(header, 56)) return fail("offset 56: header checksum mismatch");
-  if (Get<uint32_t>(header, 8) != kVersion) return fail(fmt::format("offset 8: version {}, this build reads {}", Get<uint32_t>(header, 8), kVersion));
-  const uint32_t slices = Get<uint32_t>(header, 12);
-  const uint64_t dense_floats = Get<uint64_t>(header, 16);
-  const uint64_t slice_floats = Get<uint64_t>(header, 24);
-  const uint32_t granule = Get<uint32_t>(header, 40);
+  if (GetAt<uint64_t>(header, 56) != Fnv1a64(header, 56)) return fail("offset 56: header checksum mismatch");
+  if (GetAt<uint32_t>(header, 8) != kVersion) return fail(fmt::format("offset 8: version {}, this build reads {}", GetAt<uint32_t>(header, 8), kVersion));
+  const uint32_t slices = GetAt<uint32_t>(header, 12);
+  const uint64_t dense_floats = GetAt<uint64_t>(header, 16);
+  const uint64_t slice_floats = GetAt<uint64_t>(header, 24);
+  const uint32_t granule = GetAt<uint32_t>(header, 40);
   // Every slice's two copies are in the file, so the state cannot hold more
   // floats than the file has bytes; that bound keeps the arithmetic below
   // from overflowing on a crafted header.
@@ -142,13 +132,12 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
   if (slices == 0 || dense_floats == 0 || dense_floats > size || slices > dense_floats ||
       slice_floats != SliceFloats(dense_floats, slices, granule) || slice_floats * (slices - 1) >= dense_floats)
     return fail("offset 12: inconsistent slice layout");
-  if (Get<uint64_t>(header, 32) != fingerprint) {
+  if (GetAt<uint64_t>(header, 32) != fingerprint) {
     ::close(fd);
     return Status::InvalidArgument(fmt::format("dense checkpoint {}: offset 32: written for another model or data configuration "
-                                               "(fingerprint {:016x}, this run's is {:016x})", path, Get<uint64_t>(header, 32), fingerprint));
+                                               "(fingerprint {:016x}, this run's is {:016x})", path, GetAt<uint64_t>(header, 32), fingerprint));
   }
-  std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, dense_floats, slice_floats, fingerprint));
-  ckpt->granule_ = granule;
+  std::unique_ptr<DenseCheckpoint> ckpt(new DenseCheckpoint(path, fd, slices, dense_floats, granule, fingerprint));
   const uint64_t expected = kHeaderBytes + uint64_t{slices} * 2 * ckpt->slot_bytes_;
   if (size < expected) {
     const uint64_t slot = (size - kHeaderBytes) / ckpt->slot_bytes_;
@@ -175,11 +164,11 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
       PRESCIENT_RETURN_IF_ERROR(ReadAllAt(fd, buf.data(), kSlotHeaderBytes + floats * sizeof(float), off, "dense checkpoint " + path));
       if (std::all_of(buf.begin(), buf.begin() + kSlotHeaderBytes, [](uint8_t b) { return b == 0; })) continue;  // never written
       std::string problem;
-      if (Get<uint32_t>(buf.data(), 0) != kSlotMagic || Get<uint64_t>(buf.data(), 56) != Sum(buf.data(), 56)) {
+      if (GetAt<uint32_t>(buf.data(), 0) != kSlotMagic || GetAt<uint64_t>(buf.data(), 56) != Fnv1a64(buf.data(), 56)) {
         problem = "slot header checksum mismatch";
-      } else if (Get<uint32_t>(buf.data(), 4) != s || Get<uint64_t>(buf.data(), 24) != floats) {
+      } else if (GetAt<uint32_t>(buf.data(), 4) != s || GetAt<uint64_t>(buf.data(), 24) != floats) {
         problem = "slot header names another slice";
-      } else if (Get<uint64_t>(buf.data(), 32) != Sum(buf.data() + kSlotHeaderBytes, floats * sizeof(float))) {
+      } else if (GetAt<uint64_t>(buf.data(), 32) != Fnv1a64(buf.data() + kSlotHeaderBytes, floats * sizeof(float))) {
         problem = "payload checksum mismatch";
       }
       if (!problem.empty()) {
@@ -187,8 +176,8 @@ Status DenseCheckpoint::Recover(const std::string& path, uint64_t fingerprint, u
         ++broken;
         continue;
       }
-      const uint64_t batch = Get<uint64_t>(buf.data(), 8);
-      max_seq = std::max(max_seq, Get<uint64_t>(buf.data(), 16));
+      const uint64_t batch = GetAt<uint64_t>(buf.data(), 8);
+      max_seq = std::max(max_seq, GetAt<uint64_t>(buf.data(), 16));
       if (batch > embedding_batch) {
         ahead = true;
         continue;

@@ -87,7 +87,7 @@ class DenseCheckpoint {
     uint64_t batch;
     std::vector<float> data;
   };
-  DenseCheckpoint(std::string path, int fd, uint32_t slices, uint64_t dense_floats, uint64_t slice_floats, uint64_t fingerprint);
+  DenseCheckpoint(std::string path, int fd, uint32_t slices, uint64_t dense_floats, uint32_t granule, uint64_t fingerprint);
   Status WriteSlot(uint32_t slice, uint64_t batch, const float* data);
   void WriterLoop();
   void StartWriter();
@@ -96,10 +96,10 @@ class DenseCheckpoint {
   const int fd_;
   const uint32_t slices_;
   const uint64_t dense_floats_;
+  const uint32_t granule_;
   const uint64_t slice_floats_;
   const uint64_t fingerprint_;
   uint64_t slot_bytes_ = 0;
-  uint32_t granule_ = 1;
   uint64_t seq_ = 0;                   // writer side only (or trainer while no writer runs)
   std::vector<uint8_t> current_slot_;  // per slice: which slot holds the durable copy
   uint64_t bytes_written_ = 0;

@@ -35,11 +35,10 @@ DlrmNet::DlrmNet(const DlrmOptions& o) : adagrad_(o.dense_optimizer == DenseOpti
   tri_rows_ = tri[0];
   tri_cols_ = tri[1];
 
-  std::vector<torch::Tensor> params;
+  std::vector<torch::Tensor>& params = params_;
   for (auto& p : bottom_->parameters()) params.push_back(p);
   for (auto& p : top_->parameters()) params.push_back(p);
   for (auto& p : params) parameters_ += static_cast<size_t>(p.numel());
-  params_ = params;
   flat_ = torch::zeros({static_cast<int64_t>(adagrad_ ? 2 * parameters_ : parameters_)});
   {
     torch::NoGradGuard no_grad;

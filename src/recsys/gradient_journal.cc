@@ -22,18 +22,6 @@ constexpr uint32_t kVersion = 1;
 constexpr uint64_t kHeaderBytes = 64;
 constexpr uint64_t kRecordHeadBytes = 32;
 
-template <typename T>
-void Put(uint8_t* p, size_t off, T v) {
-  std::memcpy(p + off, &v, sizeof v);
-}
-template <typename T>
-T Get(const uint8_t* p, size_t off) {
-  T v;
-  std::memcpy(&v, p + off, sizeof v);
-  return v;
-}
-uint64_t Sum(const void* p, size_t n) { return Fnv1a64(std::string_view(static_cast<const char*>(p), n)); }
-
 }  // namespace
 
 GradientJournal::GradientJournal(std::string path, int fd, uint32_t slots, uint64_t floats)
@@ -55,11 +43,11 @@ Status GradientJournal::Create(const std::string& path, uint64_t fingerprint, ui
   std::unique_ptr<GradientJournal> journal(new GradientJournal(path, fd, slots, floats));
   uint8_t header[kHeaderBytes] = {};
   std::memcpy(header, kMagic, 8);
-  Put<uint32_t>(header, 8, kVersion);
-  Put<uint32_t>(header, 12, slots);
-  Put<uint64_t>(header, 16, floats);
-  Put<uint64_t>(header, 24, fingerprint);
-  Put<uint64_t>(header, 56, Sum(header, 56));
+  PutAt<uint32_t>(header, 8, kVersion);
+  PutAt<uint32_t>(header, 12, slots);
+  PutAt<uint64_t>(header, 16, floats);
+  PutAt<uint64_t>(header, 24, fingerprint);
+  PutAt<uint64_t>(header, 56, Fnv1a64(header, 56));
   PRESCIENT_RETURN_IF_ERROR(WriteAllAt(fd, header, kHeaderBytes, 0, "gradient journal " + tmp));
   // Empty slots are zeros, which fail the head checksum, so they read as absent.
   if (::ftruncate(fd, static_cast<off_t>(kHeaderBytes + slots * journal->record_bytes())) != 0)
@@ -81,12 +69,12 @@ Status GradientJournal::Open(const std::string& path, uint64_t fingerprint, uint
   uint8_t header[kHeaderBytes];
   if (Status st = ReadAllAt(fd, header, kHeaderBytes, 0, "gradient journal " + path); !st.ok()) return fail(st);
   if (std::memcmp(header, kMagic, 8) != 0) return fail(Status::Corruption(fmt::format("{} is not a gradient journal (bad magic at offset 0)", path)));
-  if (Get<uint64_t>(header, 56) != Sum(header, 56)) return fail(Status::Corruption(fmt::format("gradient journal {}: header checksum mismatch at offset 56", path)));
-  if (Get<uint32_t>(header, 8) != kVersion)
-    return fail(Status::Corruption(fmt::format("gradient journal {}: version {} at offset 8, expected {}", path, Get<uint32_t>(header, 8), kVersion)));
-  if (Get<uint64_t>(header, 24) != fingerprint || Get<uint64_t>(header, 16) != floats)
-    return fail(Status::InvalidArgument(fmt::format("gradient journal {} belongs to another model ({} floats)", path, Get<uint64_t>(header, 16))));
-  const uint32_t slots = Get<uint32_t>(header, 12);
+  if (GetAt<uint64_t>(header, 56) != Fnv1a64(header, 56)) return fail(Status::Corruption(fmt::format("gradient journal {}: header checksum mismatch at offset 56", path)));
+  if (GetAt<uint32_t>(header, 8) != kVersion)
+    return fail(Status::Corruption(fmt::format("gradient journal {}: version {} at offset 8, expected {}", path, GetAt<uint32_t>(header, 8), kVersion)));
+  if (GetAt<uint64_t>(header, 24) != fingerprint || GetAt<uint64_t>(header, 16) != floats)
+    return fail(Status::InvalidArgument(fmt::format("gradient journal {} belongs to another model ({} floats)", path, GetAt<uint64_t>(header, 16))));
+  const uint32_t slots = GetAt<uint32_t>(header, 12);
   if (slots == 0 || slots > (1u << 20)) return fail(Status::Corruption(fmt::format("gradient journal {}: {} slots at offset 12", path, slots)));
   std::unique_ptr<GradientJournal> journal(new GradientJournal(path, fd, slots, floats));
   struct stat st;
@@ -119,10 +107,10 @@ Status GradientJournal::Write(uint64_t batch, const std::vector<float>& gradient
     return Status::InvalidArgument(fmt::format("gradient journal {}: a gradient of {} floats, expected {}", path_, gradient.size(), floats_));
   std::vector<uint8_t> buf(record_bytes());
   std::memcpy(buf.data() + kRecordHeadBytes, gradient.data(), floats_ * sizeof(float));
-  Put<uint64_t>(buf.data(), 0, batch);
-  Put<uint64_t>(buf.data(), 8, floats_);
-  Put<uint64_t>(buf.data(), 16, Sum(buf.data() + kRecordHeadBytes, floats_ * sizeof(float)));
-  Put<uint64_t>(buf.data(), 24, Sum(buf.data(), 24));
+  PutAt<uint64_t>(buf.data(), 0, batch);
+  PutAt<uint64_t>(buf.data(), 8, floats_);
+  PutAt<uint64_t>(buf.data(), 16, Fnv1a64(buf.data() + kRecordHeadBytes, floats_ * sizeof(float)));
+  PutAt<uint64_t>(buf.data(), 24, Fnv1a64(buf.data(), 24));
   const uint64_t off = kHeaderBytes + (batch % slots_) * record_bytes();
   PRESCIENT_RETURN_IF_ERROR(WriteAllAt(fd_, buf.data(), buf.size(), off, "gradient journal " + path_));
   if (::fdatasync(fd_) != 0) return Status::FromErrno(fmt::format("syncing gradient journal {}", path_), errno);
@@ -134,9 +122,9 @@ bool GradientJournal::Read(uint64_t batch, std::vector<float>* out) const {
   std::vector<uint8_t> buf(record_bytes());
   const uint64_t off = kHeaderBytes + (batch % slots_) * record_bytes();
   if (!ReadAllAt(fd_, buf.data(), buf.size(), off, "gradient journal " + path_).ok()) return false;
-  if (Get<uint64_t>(buf.data(), 24) != Sum(buf.data(), 24)) return false;
-  if (Get<uint64_t>(buf.data(), 0) != batch || Get<uint64_t>(buf.data(), 8) != floats_) return false;
-  if (Get<uint64_t>(buf.data(), 16) != Sum(buf.data() + kRecordHeadBytes, floats_ * sizeof(float))) return false;
+  if (GetAt<uint64_t>(buf.data(), 24) != Fnv1a64(buf.data(), 24)) return false;
+  if (GetAt<uint64_t>(buf.data(), 0) != batch || GetAt<uint64_t>(buf.data(), 8) != floats_) return false;
+  if (GetAt<uint64_t>(buf.data(), 16) != Fnv1a64(buf.data() + kRecordHeadBytes, floats_ * sizeof(float))) return false;
   out->resize(floats_);
   std::memcpy(out->data(), buf.data() + kRecordHeadBytes, floats_ * sizeof(float));
   return true;
