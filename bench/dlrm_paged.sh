@@ -64,7 +64,7 @@ if [ ! -s "$out/seed$TEST_SEED.trace" ]; then
 fi
 sim_policies=$(tr ' ' ',' <<<"$POLICIES"),oracle
 sim_model=()
-[ -s "$model_file" ] && sim_model=(--model "$model_file")
+[[ " $POLICIES " == *" farsight "* ]] && sim_model=(--model "$model_file")
 "$bin" sim --trace "$out/seed$TEST_SEED.trace" --local "$(tr ' ' ',' <<<"$LOCALS")" --prefetch "$sim_policies" "${sim_model[@]}" --json "$out/sim.json" 2>/dev/null >"$out/sim.md" ||
   { echo "prescient sim failed"; exit 1; }
 
