@@ -2,6 +2,8 @@
 // every buffer on the stack and bounded by the kRetNetMax* constants.
 #include "prescient/retnet_kernel.h"
 
+#include <immintrin.h>
+
 #include <cmath>
 #include <cstring>
 
@@ -228,6 +230,10 @@ template <int V>
 }
 template <int V>
 [[gnu::flatten, gnu::target("avx2,fma")]] void RetNetKernel::StepDefaultShapeAvx2(RetNetState* state, int token, float* logits_out) const {
+  // A compile-time proof that this function is built for AVX2+FMA: the
+  // intrinsic refuses to inline into one that is not (which happened once,
+  // silently, when GCC dropped the attribute).
+  (void)_mm256_fmadd_ps(_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
   StepImpl<V8, 16, 8, 40, V>(state, token, logits_out);
 }
 
