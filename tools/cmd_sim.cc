@@ -19,7 +19,7 @@ struct SimArgs {
   std::string trace, local = "30,50,80,90", prefetch = "none,readahead,vma-readahead,leap,stride,oracle", cost_model, json;
   uint32_t max_prefetch = 8;
   std::string model;
-  int lookahead = 4;
+  int lookahead = kDefaultLookahead;
   bool no_hybrid = false;
 };
 
@@ -108,7 +108,7 @@ void AddSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--trace", args->trace, "An access trace from `prescient trace`")->required()->check(CLI::ExistingFile);
   cmd->add_option("--local", args->local, "Local memory sizes, % of the footprint, comma-separated")->capture_default_str();
   cmd->add_option("--prefetch", args->prefetch, "Policies, comma-separated (registered ones and oracle)")->capture_default_str();
-  cmd->add_option("--cost-model", args->cost_model, "JSON overriding cost-model fields (far_read_us, link_gbps, fault_overhead_us, local_access_ns, inference_ns)");
+  cmd->add_option("--cost-model", args->cost_model, "JSON overriding cost-model fields (far_read_us, link_gbps, fault_overhead_us, local_access_ns, inference_step_ns, sync_inference)");
   cmd->add_option("--json", args->json, "Write every result to this JSON file");
   AddModelFlags(cmd, &args->model, &args->lookahead, &args->no_hybrid);
   cmd->add_option("--max-prefetch", args->max_prefetch, "The most pages a policy may prefetch per fault")->capture_default_str();

@@ -9,7 +9,7 @@ namespace prescient::cli {
 void AddModelFlags(CLI::App* cmd, std::string* model, int* lookahead, bool* no_hybrid) {
   cmd->add_option("--model", *model, "farsight: the model file (from `prescient train`)");
   cmd->add_option("--lookahead", *lookahead, "farsight: model steps rolled forward per fault (1 = no lookahead)")->capture_default_str();
-  cmd->add_flag("--no-hybrid", *no_hybrid, "farsight: never fall back to leap when the model is unsure");
+  cmd->add_flag("--no-hybrid", *no_hybrid, "farsight: no readahead beside the model (by default readahead fills what the model leaves of the fault's budget)");
 }
 
 Status CheckModelFlags(const std::string& policies, const std::string& model, int lookahead) {

@@ -18,7 +18,7 @@ struct RunArgs {
                                                             reserve = "64G", log_level = "warn";
   bool quiet = false;
   std::string model;           // farsight
-  int lookahead = 4;
+  int lookahead = kDefaultLookahead;
   bool no_hybrid = false;
   bool no_native_run = false;  // trace: skip the native timing run
   std::vector<std::string> command;

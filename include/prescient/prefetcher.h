@@ -22,6 +22,9 @@ struct FaultEvent {
   bool write = false;
 };
 
+// farsight's default lookahead (docs/decisions.md D100).
+inline constexpr int kDefaultLookahead = 8;
+
 struct PrefetchOptions {
   uint64_t region_pages = 0;   // candidates at or beyond this are ignored (0: no limit)
   uint32_t max_pages = 8;      // the most pages one fault may ask for; the
@@ -29,8 +32,9 @@ struct PrefetchOptions {
                                // two <= this as the kernel's 1 << page_cluster
   // `farsight` only.
   std::string model_path;            // a RetNet weight file (prescient train)
-  int lookahead = 4;                 // model steps rolled forward per fault
-  bool hybrid = true;                // fall back to leap when the model has nothing confident
+  int lookahead = kDefaultLookahead; // model steps rolled forward per fault
+  bool hybrid = true;                // readahead fills what the model leaves of max_pages
+  bool reuse_rollout = true;         // false: roll the lookahead anew at every event (same pages, more steps)
   float min_confidence = 0.1f;       // least path probability worth a fetch
   uint64_t future_map_bytes = 64 << 20;  // hard bound on the resident Future Maps (0: none)
 };
@@ -48,6 +52,9 @@ class Prefetcher {
   virtual void on_prefetch_hit(uint64_t page_no, std::vector<uint64_t>* out) {}
   // What the policy wants in the run's report (its own counters, its memory).
   virtual nlohmann::json stats() const { return nlohmann::json::object(); }
+  // How many steps of a learned model the policy has run so far; the
+  // simulator charges each one. The classic policies run no model.
+  virtual uint64_t model_steps() const { return 0; }
 };
 
 // Names the policies MakePrefetcher() knows, comma-separated.

@@ -10,9 +10,18 @@
 // `lookahead` steps. Each candidate's score is the probability of the path
 // to it; those under `min_confidence` are not fetched.
 //
-// Hybrid fallback (beyond the paper): when no candidate is confident
-// enough, Leap's candidates are used instead. Leap is fed every event, so
-// its trend is warm when needed.
+// The rollout is kept: its states depend only on the tokens along it, so
+// when the next event is the token it predicted, the model state after that
+// event is the rollout's first state, and the walk from there reuses the
+// rest. A stream the model follows costs one new step per event, whatever
+// the lookahead.
+//
+// Hybrid (beyond the paper): the model's confident candidates come first,
+// and Linux's cluster readahead fills what is left of the fault's budget.
+// When nothing is confident (cold maps, a new phase), that is a fallback to
+// readahead; when the model knows a little, the spatial neighbours it does
+// not name still come along. Readahead is told of every fault and hit, so
+// its window is sized by how well prefetching is doing as a whole.
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -39,22 +48,29 @@ class FarsightPrefetcher final : public Prefetcher {
         weights_(std::move(weights)),
         kernel_(*weights_),
         tokens_(vocabulary, options.future_map_bytes),
-        leap_(MakeLeapPrefetcher(options)) {
+        fallback_policy_(MakeReadaheadPrefetcher(options)) {
     kernel_.Reset(&state_);
+    rollout_.reserve(16);  // the lookahead is at most 16: no allocation per event
     probs_.resize(kernel_.vocab());
   }
 
   std::string_view name() const override { return "farsight"; }
+  uint64_t model_steps() const override { return model_steps_; }
 
   void on_fault(const FaultEvent& fault, std::vector<uint64_t>* out) override {
     const uint64_t page = fault.page_no;
     Consume(page);
     fallback_.clear();
-    if (options_.hybrid) leap_->on_fault(fault, &fallback_);
-
-    if (AppendPredictions(page, out) == 0 && options_.hybrid) {
-      ++stats_.fallbacks;
-      out->insert(out->end(), fallback_.begin(), fallback_.end());
+    if (options_.hybrid) fallback_policy_->on_fault(fault, &fallback_);
+    const size_t first = out->size();
+    const size_t predicted = AppendPredictions(page, out);
+    if (!options_.hybrid) return;
+    if (predicted == 0 && !fallback_.empty()) ++stats_.fallbacks;
+    for (uint64_t p : fallback_) {
+      if (out->size() - first >= options_.max_pages) break;
+      if (std::find(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), p) != out->end()) continue;
+      out->push_back(p);
+      ++stats_.fallback_pages;
     }
   }
 
@@ -64,7 +80,7 @@ class FarsightPrefetcher final : public Prefetcher {
   // that no longer faults.
   void on_prefetch_hit(uint64_t page, std::vector<uint64_t>* out) override {
     Consume(page);
-    if (options_.hybrid) leap_->on_prefetch_hit(page, &fallback_);
+    if (options_.hybrid) fallback_policy_->on_prefetch_hit(page, &fallback_);
     fallback_.clear();
     AppendPredictions(page, out);
   }
@@ -81,16 +97,26 @@ class FarsightPrefetcher final : public Prefetcher {
             {"model_top1_hits", stats_.top1_hits},
             {"predicted_pages", stats_.predicted_pages},
             {"fallbacks", stats_.fallbacks},
+            {"fallback_pages", stats_.fallback_pages},
+            {"model_steps", model_steps_},
             {"model_parameters", weights_->parameter_count()}};
   }
 
  private:
   struct Stats {
-    uint64_t events = 0, ordinal_hits = 0, delta_hits = 0, top1_hits = 0, predicted_pages = 0, fallbacks = 0;
+    uint64_t events = 0, ordinal_hits = 0, delta_hits = 0, top1_hits = 0, predicted_pages = 0, fallbacks = 0, fallback_pages = 0;
   };
   struct Candidate {
     uint64_t page;
     float score;
+  };
+
+  // One step of the last rollout: the token taken, and the model's state and
+  // next-token distribution after it.
+  struct Rolled {
+    int token;
+    RetNetState state;
+    std::array<float, kRetNetMaxVocab> probs;
   };
 
   // Advances the maps and the model by one event.
@@ -102,7 +128,15 @@ class FarsightPrefetcher final : public Prefetcher {
     if (token < v.map_ordinals) ++stats_.ordinal_hits;
     if (v.is_delta(token)) ++stats_.delta_hits;
     ++stats_.events;
-    kernel_.Step(&state_, token, probs_.data());
+    if (options_.reuse_rollout && !rollout_.empty() && rollout_.front().token == token) {
+      state_ = rollout_.front().state;
+      std::copy_n(rollout_.front().probs.begin(), kernel_.vocab(), probs_.begin());
+      rollout_.erase(rollout_.begin());
+    } else {
+      kernel_.Step(&state_, token, probs_.data());
+      ++model_steps_;
+      rollout_.clear();
+    }
     predicted_token_ = Argmax(probs_.data(), kernel_.vocab());
     last_page_ = page;
     has_last_ = true;
@@ -113,8 +147,6 @@ class FarsightPrefetcher final : public Prefetcher {
   // Returns how many pages it appended.
   size_t AppendPredictions(uint64_t page, std::vector<uint64_t>* out) {
     candidates_.clear();
-    RetNetState state = state_;
-    std::array<float, kRetNetMaxVocab> rolled{};
     const float* p = probs_.data();
     float reach = 1.0f;  // probability of the path to `at`
     uint64_t at = page;
@@ -132,8 +164,7 @@ class FarsightPrefetcher final : public Prefetcher {
       if (best < 0) break;
       reach *= p[best];
       if (reach < options_.min_confidence || depth + 1 == options_.lookahead) break;
-      kernel_.Step(&state, best, rolled.data());
-      p = rolled.data();
+      p = RollTo(static_cast<size_t>(depth), best);
       at = *best_page;
     }
     std::stable_sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
@@ -148,6 +179,20 @@ class FarsightPrefetcher final : public Prefetcher {
     return out->size() - first;
   }
 
+  // The distribution after taking `token` at `depth` of the rollout, from
+  // the rollout kept when it took the same token there, else computed (and
+  // the rollout beyond `depth` dropped).
+  const float* RollTo(size_t depth, int token) {
+    if (options_.reuse_rollout && depth < rollout_.size() && rollout_[depth].token == token) return rollout_[depth].probs.data();
+    rollout_.resize(depth + 1);
+    Rolled& r = rollout_[depth];
+    r.token = token;
+    r.state = depth == 0 ? state_ : rollout_[depth - 1].state;
+    kernel_.Step(&r.state, token, r.probs.data());
+    ++model_steps_;
+    return r.probs.data();
+  }
+
   const PrefetchOptions options_;
   const uint64_t region_end_;
   std::shared_ptr<const RetNetWeights> weights_;
@@ -155,12 +200,14 @@ class FarsightPrefetcher final : public Prefetcher {
   RetNetState state_;
   std::vector<float> probs_;
   Tokenizer tokens_;
-  std::unique_ptr<Prefetcher> leap_;
-  std::vector<uint64_t> fallback_;
+  std::unique_ptr<Prefetcher> fallback_policy_;  // readahead, for the hybrid
+  std::vector<uint64_t> fallback_;                // its pages for this event
   std::vector<Candidate> candidates_;
+  std::vector<Rolled> rollout_;  // from state_: at most lookahead - 1 steps
   uint64_t last_page_ = 0;
   bool has_last_ = false;
   int predicted_token_ = -1;
+  uint64_t model_steps_ = 0;
   Stats stats_;
 };
 

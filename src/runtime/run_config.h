@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "prescient/prefetcher.h"
 #include "prescient/region.h"
 #include "prescient/status.h"
 
@@ -55,7 +56,7 @@ struct RunConfig {
   std::string report_path;            // empty: no JSON report
   std::string prefetch = "none";
   std::string model_path;             // farsight's model
-  int lookahead = 4;
+  int lookahead = kDefaultLookahead;
   bool hybrid = true;
   std::string fault_loop = "hybrid";
   // map, stage, or auto: stage for the classic policies when far memory is

@@ -8,7 +8,7 @@ namespace prescient {
 
 nlohmann::json CostModel::ToJson() const {
   return {{"far_read_us", far_read_us}, {"link_gbps", link_gbps}, {"fault_overhead_us", fault_overhead_us},
-          {"local_access_ns", local_access_ns}, {"inference_ns", inference_ns}, {"sync_inference", sync_inference}};
+          {"local_access_ns", local_access_ns}, {"inference_step_ns", inference_step_ns}, {"sync_inference", sync_inference}};
 }
 
 Status LoadCostModel(const std::string& path, CostModel* model) {
@@ -22,7 +22,7 @@ Status LoadCostModel(const std::string& path, CostModel* model) {
                     : key == "link_gbps"         ? &m.link_gbps
                     : key == "fault_overhead_us" ? &m.fault_overhead_us
                     : key == "local_access_ns"   ? &m.local_access_ns
-                    : key == "inference_ns"      ? &m.inference_ns
+                    : key == "inference_step_ns" ? &m.inference_step_ns
                                                  : nullptr;
     if (key == "sync_inference") {
       if (!value.is_boolean()) return Status::InvalidArgument(fmt::format("cost model {}: \"sync_inference\" must be true or false", path));

@@ -115,7 +115,10 @@ class Replay {
       case SimState::kRemote: {
         ++result_.demand_faults;
         if (c_.fault_log) c_.fault_log->push_back(s_.region_page[r.page]);
-        if (c_.cost.sync_inference) t += InferenceNs();
+        // The policy decides as the fault arrives; what its model computes
+        // delays either the faulting thread or only the prefetches.
+        const double inference = oracle_ ? 0.0 : Decide(r, candidates);
+        if (c_.cost.sync_inference) t += inference;
         double issue = t + fault_ns_;
         t = Transfer(issue);
         ++result_.pages_read;
@@ -123,7 +126,7 @@ class Replay {
         MakeRoom();
         Install(r.page, write, /*backed=*/true);
         if (!oracle_) {
-          Prefetch(r, issue, candidates);
+          IssueCandidates(candidates, issue + (c_.cost.sync_inference ? 0 : inference));
           MakeRoom();  // as the prefetch worker, once its pages are charged
         }
         return;
@@ -131,7 +134,14 @@ class Replay {
     }
   }
 
-  double InferenceNs() const { return learned_ ? c_.cost.inference_ns : 0.0; }
+  // The time the policy's model took for the decision just made: each step
+  // it ran since the last one (classic policies run none).
+  double InferenceNs() {
+    const uint64_t steps = prefetcher_->model_steps();
+    const double ns = static_cast<double>(steps - model_steps_) * c_.cost.inference_step_ns;
+    model_steps_ = steps;
+    return ns;
+  }
 
   // Occupies the link for one page from `issue` on; returns when it lands.
   double Transfer(double issue) {
@@ -168,10 +178,11 @@ class Replay {
     }
   }
 
-  void Prefetch(const StreamRecord& r, double issue, std::vector<uint64_t>& candidates) {
+  // Asks the policy about a demand fault; returns its inference time.
+  double Decide(const StreamRecord& r, std::vector<uint64_t>& candidates) {
     candidates.clear();
     prefetcher_->on_fault({s_.region_page[r.page], static_cast<uint64_t>(clock_[r.thread]), r.thread, r.write}, &candidates);
-    IssueCandidates(candidates, issue + (c_.cost.sync_inference ? 0 : InferenceNs()));
+    return InferenceNs();
   }
 
   void IssueCandidates(const std::vector<uint64_t>& candidates, double start) {
@@ -205,8 +216,9 @@ class Replay {
     if (!prefetcher_) return;
     hit_candidates_.clear();
     prefetcher_->on_prefetch_hit(s_.region_page[p], &hit_candidates_);
+    const double inference = InferenceNs();
     if (hit_candidates_.empty()) return;
-    IssueCandidates(hit_candidates_, now + InferenceNs());
+    IssueCandidates(hit_candidates_, now + inference);
     MakeRoom();
   }
 
@@ -371,7 +383,7 @@ class Replay {
   const SimConfig& c_;
   Prefetcher* prefetcher_;
   bool oracle_;
-  bool learned_ = c_.policy == "farsight";
+  uint64_t model_steps_ = 0;  // the policy's model_steps() when last charged
   std::vector<SimPage> pages_;
   std::unordered_map<uint64_t, uint32_t> dense_;  // region page -> dense id, for policy candidates
   std::vector<double> clock_, local_clock_;
