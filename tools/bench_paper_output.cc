@@ -196,7 +196,7 @@ std::string Markdown(const PaperRun& run) {
   if (const std::vector<std::string> ablations = PoliciesOf(run, "sim", true); !ablations.empty()) {
     s += "## Ablations (sim): farsight with one piece taken away\n\nno-lookahead: `--lookahead 1`; no-maps: a model trained with `--ordinals 0` "
          "(a delta vocabulary, after Hashemi et al. 2018); sync-inference: the model's cost on the fault's critical path; no-hybrid: no "
-         "fallback to a classic policy when the model is unsure.\n\n| workload | local % | farsight |";
+         "readahead filling what the model leaves of a fault's budget.\n\n| workload | local % | farsight |";
     for (const std::string& a : ablations) s += " " + a.substr(9) + " |";
     s += "\n|---|---:|---:|";
     for (size_t i = 0; i < ablations.size(); ++i) s += "---:|";
