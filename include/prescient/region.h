@@ -56,6 +56,11 @@ struct RegionOptions {
   size_t prefetch_queue_pages = 1024;
   PrefetchInstall prefetch_install = PrefetchInstall::kMap;
   uint32_t stage_slots = 16384;    // kStage: at most this many pages wait staged (64 MiB)
+  // A mapped prefetch of a page that left local memory dirty is installed
+  // writable (and dirty), sparing the write-protect fault its next write
+  // would likely take, at the price of writing it back when it leaves
+  // again (docs/decisions.md D101).
+  bool prefetch_writable_if_left_dirty = true;
   std::string prefetch = "none";   // policy name, see MakePrefetcher()
   PrefetchOptions prefetch_options;  // region_pages is filled in by the region
   // Whether demand refaults of recently evicted pages join the active list
@@ -106,6 +111,7 @@ struct RegionStats {
   uint64_t prefetch_installed = 0;
   uint64_t prefetch_used = 0;      // prefetched pages seen used: caught in flight, written, or (staged) touched
   uint64_t prefetch_staged = 0;    // of prefetch_installed: staged rather than mapped
+  uint64_t prefetch_writable = 0;  // of prefetch_installed: mapped writable, having left dirty
   uint64_t stage_peak_pages = 0;   // most pages staged at once: the stage buffers' resident size
   PrefetchInstall prefetch_install = PrefetchInstall::kMap;
   uint64_t prefetch_late = 0;      // of which: faulted on while still in flight (not demand faults)

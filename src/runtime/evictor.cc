@@ -166,7 +166,7 @@ size_t Evictor::EvictBatch() {
       if (backed) next = next.set(PageWord::kBacked);
     } while (!table.Cas(page, &w, next));
     if (!backed) ++emptied;
-    core_->NoteEvicted(page);
+    core_->NoteEvicted(page, was_dirty);
     if (w.has(PageWord::kWaiter)) core_->WakePage(page);
   }
   core_->Uncharge(victims.size());

@@ -75,16 +75,22 @@ void PrefetchWorker::FetchBatch(std::deque<uint64_t>& candidates) {
     return;
   }
   core_->counters().pages_fetched.fetch_add(ios.size(), std::memory_order_relaxed);
+  uint64_t writable = 0;
   for (size_t i = 0; i < ios.size(); ++i) {
     const PageIo& io = ios[i];
+    // A page that left dirty will likely be written again: mapped writable,
+    // that write costs nothing now instead of a write-protect fault (D101).
+    const bool dirty = !staged[i] && core_->options().prefetch_writable_if_left_dirty && core_->LeftDirty(io.page_no);
+    writable += dirty;
     st = staged[i] ? core_->Stage(io.page_no)
-                   : core_->Install(io.page_no, io.data, /*dirty=*/false, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
+                   : core_->Install(io.page_no, io.data, dirty, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
     if (!st.ok()) {
       core_->Fatal(st);
       return;
     }
   }
   core_->counters().prefetch_installed.fetch_add(ios.size(), std::memory_order_relaxed);
+  core_->counters().prefetch_writable.fetch_add(writable, std::memory_order_relaxed);
 }
 
 }  // namespace prescient

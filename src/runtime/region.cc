@@ -154,6 +154,7 @@ RegionStats Region::stats() const {
   s.prefetch_installed = c.prefetch_installed.load();
   s.prefetch_used = c.prefetch_used.load();
   s.prefetch_staged = c.prefetch_staged.load();
+  s.prefetch_writable = c.prefetch_writable.load();
   s.stage_peak_pages = core.stage().enabled() ? core.stage().peak_in_use() : 0;
   s.prefetch_install = core.options().prefetch_install;
   s.prefetch_late = c.prefetch_late.load();

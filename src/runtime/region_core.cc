@@ -40,6 +40,7 @@ RegionCore::RegionCore(const RegionOptions& options, std::unique_ptr<Backend> ba
 RegionCore::~RegionCore() {
   if (base_) munmap(base_, pages_ << kPageShift);
   if (evicted_at_) munmap(evicted_at_, pages_ * sizeof(uint32_t));
+  if (left_dirty_) munmap(left_dirty_, pages_);
 }
 
 Status RegionCore::Init() {
@@ -58,6 +59,9 @@ Status RegionCore::Init() {
   void* stamps = mmap(nullptr, pages_ * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stamps == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the eviction stamps");
   evicted_at_ = static_cast<uint32_t*>(stamps);
+  void* marks = mmap(nullptr, pages_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (marks == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the eviction marks");
+  left_dirty_ = static_cast<uint8_t*>(marks);
   if (options_.prefetch_install == PrefetchInstall::kStage) PRESCIENT_RETURN_IF_ERROR(stage_.Init(pages_, options_.stage_slots));
   PRESCIENT_RETURN_IF_ERROR(uffd_.Open());
   return uffd_.Register(base_, pages_ << kPageShift);

@@ -31,6 +31,7 @@ struct RegionCounters {
   std::atomic<uint64_t> prefetch_issued{0};
   std::atomic<uint64_t> prefetch_installed{0};
   std::atomic<uint64_t> prefetch_staged{0};
+  std::atomic<uint64_t> prefetch_writable{0};
   std::atomic<uint64_t> prefetch_used{0};
   std::atomic<uint64_t> prefetch_late{0};
 };
@@ -56,12 +57,16 @@ class RegionCore {
   uint64_t ActivePages() const { return active_pages_.load(std::memory_order_relaxed); }
   uint64_t ActiveTargetPages() const { return BudgetPages() / 2; }
   void NoteActiveLeft() { active_pages_.fetch_sub(1, std::memory_order_relaxed); }
-  // Stamps `page` with the eviction clock as it leaves local memory.
-  void NoteEvicted(uint64_t page) {
+  // Stamps `page` with the eviction clock as it leaves local memory, and
+  // remembers whether it left dirty.
+  void NoteEvicted(uint64_t page, bool dirty) {
     // Relaxed: the stamp is a hint, but the fault thread reads it concurrently.
     std::atomic_ref<uint32_t>(evicted_at_[page]).store(static_cast<uint32_t>(evictions_.fetch_add(1, std::memory_order_relaxed)),
                                                        std::memory_order_relaxed);
+    std::atomic_ref<uint8_t>(left_dirty_[page]).store(dirty ? 1 : 0, std::memory_order_relaxed);
   }
+  // Whether `page` was dirty when it last left local memory (a hint).
+  bool LeftDirty(uint64_t page) const { return std::atomic_ref<uint8_t>(left_dirty_[page]).load(std::memory_order_relaxed) != 0; }
   Backend& backend() { return *backend_; }
   RegionCounters& counters() { return counters_; }
   LatencyHistogram& fault_latency() { return fault_latency_; }
@@ -126,6 +131,7 @@ class RegionCore {
   std::atomic<uint64_t> active_pages_{0};
   std::atomic<uint64_t> evictions_{0};
   uint32_t* evicted_at_ = nullptr;  // per page, low bits of the eviction clock
+  uint8_t* left_dirty_ = nullptr;   // per page, 1 if it was dirty when last evicted
   RegionCounters counters_;
   LatencyHistogram fault_latency_;
   uint64_t fixed_budget_pages_ = 0;

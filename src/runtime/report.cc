@@ -42,6 +42,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["prefetch_installed"] = s.prefetch_installed;
   j["prefetch_used"] = s.prefetch_used;
   j["prefetch_staged"] = s.prefetch_staged;
+  j["prefetch_writable"] = s.prefetch_writable;
   j["stage_peak_bytes"] = PageBytes(s.stage_peak_pages);
   j["budget_bytes"] = PageBytes(s.budget_pages);
   j["resident_bytes"] = PageBytes(s.resident_pages);

@@ -25,6 +25,7 @@ struct SimPage {
   bool backed = false;      // far memory holds a copy
   bool prefetched = false;  // brought by prefetch and not touched yet
   bool active = false;      // on the active list
+  bool left_dirty = false;  // was dirty when last evicted: a prefetch maps it writable (D101)
   uint32_t generation = 0;
   uint32_t evicted_at = 0;  // eviction clock when it last left
   double arrival_ns = 0;    // kInFlight: when it lands
@@ -199,7 +200,7 @@ class Replay {
     pg.arrival_ns = Transfer(issue);
     pg.state = SimState::kInFlight;
     pg.prefetched = true;
-    pg.dirty = false;
+    pg.dirty = c_.prefetch_writable_if_left_dirty && pg.left_dirty;
     ++pg.generation;
     ++charged_;
     ++result_.prefetch_issued;
@@ -243,6 +244,7 @@ class Replay {
       ++result_.pages_written;  // written back in the background, on the other direction of the link
       pg.backed = true;
     }
+    pg.left_dirty = pg.dirty;
     pg.state = pg.backed ? SimState::kRemote : SimState::kEmpty;
     if (pg.state == SimState::kEmpty) --populated_;
     if (pg.active) --active_count_;

@@ -34,6 +34,9 @@ struct SimConfig {
   uint32_t max_prefetch_pages = 8;
   PrefetchOptions prefetch;  // the policy's own options (farsight's model); max_pages is max_prefetch_pages
   CostModel cost;
+  // As RegionOptions::prefetch_writable_if_left_dirty: a prefetched page that
+  // left dirty comes back dirty, so its next write takes no fault.
+  bool prefetch_writable_if_left_dirty = true;
   // When set, receives the region page of every demand fault in order: the
   // event stream a policy sees (`prescient train` learns from it).
   std::vector<uint64_t>* fault_log = nullptr;

@@ -139,6 +139,43 @@ TEST(Region, StagedPrefetchesAreSeenWhenRead) {
   EXPECT_LE(staged.stage_peak_pages, std::max<uint64_t>(64, staged.budget_pages / 8));
 }
 
+// Writes 4096 pages, then reads and rewrites each twice at a 2 MiB budget
+// under readahead, checking every page, and returns the stats.
+RegionStats RewriteTwice(bool writable_if_left_dirty) {
+  RegionOptions options;
+  options.local_bytes = 2 << 20;
+  options.prefetch = "readahead";
+  options.prefetch_writable_if_left_dirty = writable_if_left_dirty;
+  auto region = MakeRegion(options);
+  if (!region) return {};
+  const uint64_t pages = 4096;
+  auto at = [&](uint64_t p) -> std::byte& { return region->base()[p * kPageSize + p % 4000]; };
+  for (uint64_t p = 0; p < pages; ++p) at(p) = std::byte(p & 0xff);
+  for (int pass = 1; pass <= 2; ++pass) {
+    for (uint64_t p = 0; p < pages; ++p) {
+      EXPECT_EQ(at(p), std::byte((p + pass - 1) & 0xff)) << "page " << p << " pass " << pass;
+      if (::testing::Test::HasFailure()) return region->stats();
+      at(p) = std::byte((p + pass) & 0xff);
+    }
+  }
+  for (uint64_t p = 0; p < pages; ++p) EXPECT_EQ(at(p), std::byte((p + 2) & 0xff)) << "page " << p << " at the end";
+  return region->stats();
+}
+
+// Every page left dirty, so a mapped prefetch installs it writable: its write
+// raises no write-protect fault, and the write still reaches far memory (the
+// final check reads pages evicted since).
+TEST(Region, PrefetchesOfPagesThatLeftDirtyAreMappedWritable) {
+  RegionStats on = RewriteTwice(true);
+  RegionStats off = RewriteTwice(false);
+  EXPECT_EQ(off.prefetch_writable, 0u);
+  EXPECT_GT(on.prefetch_writable, 0u);
+  EXPECT_LE(on.prefetch_writable, on.prefetch_installed);
+  // With it on, a write-protect fault can only follow a demand read (the
+  // scan reads a page before writing it); prefetched pages take none.
+  EXPECT_LE(on.write_protect_faults, on.demand_faults) << on.prefetch_writable << " writable prefetches";
+}
+
 TEST(Region, FullStageFallsBackToMapping) {
   RegionStats s = ScanTwice(PrefetchInstall::kStage, /*stage_slots=*/4);
   EXPECT_GT(s.prefetch_staged, 0u);
