@@ -38,7 +38,7 @@ inline constexpr char kEnvCommandLine[] = "PRESCIENT_COMMAND_LINE";      // the 
 inline constexpr char kEnvNativeUserNs[] = "PRESCIENT_NATIVE_USER_NS";   // user CPU ns of a native run, for the trace
 inline constexpr char kEnvModel[] = "PRESCIENT_MODEL";                   // farsight: the model file
 inline constexpr char kEnvLookahead[] = "PRESCIENT_LOOKAHEAD";           // farsight: model steps per fault
-inline constexpr char kEnvHybrid[] = "PRESCIENT_HYBRID";                 // farsight: 0 disables the leap fallback
+inline constexpr char kEnvHybrid[] = "PRESCIENT_HYBRID";                 // farsight: 0 turns off the readahead beside the model
 
 inline constexpr uint64_t kDefaultMinAllocBytes = 32 << 10;
 
