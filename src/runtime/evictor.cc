@@ -161,12 +161,14 @@ size_t Evictor::EvictBatch() {
     PageWord next;
     bool was_dirty = std::binary_search(dirty.begin(), dirty.end(), page);
     bool backed = was_dirty || w.has(PageWord::kBacked);
+    // Stamped before the page leaves Evicting, so the CAS that publishes it
+    // as Remote also publishes the stamp to whoever fetches it next.
+    core_->NoteEvicted(page, was_dirty);
     do {
       next = w.with_state(backed ? PageState::kRemote : PageState::kEmpty).clear(PageWord::kWaiter | PageWord::kPrefetched);
       if (backed) next = next.set(PageWord::kBacked);
     } while (!table.Cas(page, &w, next));
     if (!backed) ++emptied;
-    core_->NoteEvicted(page, was_dirty);
     if (w.has(PageWord::kWaiter)) core_->WakePage(page);
   }
   core_->Uncharge(victims.size());

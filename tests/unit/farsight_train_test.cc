@@ -209,6 +209,22 @@ TEST_F(FarsightChase, TheSimulatorChargesEveryModelStep) {
   SimResult cheap = Sim(stream, "farsight", free_steps), dear = Sim(stream, "farsight", dear_steps);
   EXPECT_EQ(cheap.demand_faults, dear.demand_faults) << "with sync inference the same pages arrive, only later";
   EXPECT_LT(dear.normalized_perf, cheap.normalized_perf * 0.8);
+  // The charge is per step, not per decision: the same predictions made
+  // with fewer steps (the rollout kept) cost less.
+  SimConfig c;
+  c.policy = "farsight";
+  c.local_fraction = 0.3;
+  c.prefetch.model_path = model_;
+  c.prefetch.min_confidence = 0;  // walk every step of the lookahead
+  c.cost = dear_steps;
+  SimResult reused, fresh;
+  ASSERT_TRUE(Simulate(stream, c, &reused).ok());
+  c.prefetch.reuse_rollout = false;
+  ASSERT_TRUE(Simulate(stream, c, &fresh).ok());
+  EXPECT_EQ(reused.prefetch_issued, fresh.prefetch_issued) << "the same pages";
+  EXPECT_LT(reused.policy_stats["model_steps"].get<uint64_t>(), fresh.policy_stats["model_steps"].get<uint64_t>() * 3 / 4)
+      << "lap 1 has no maps, so its rollouts never come true; the later laps reuse theirs";
+  EXPECT_GT(reused.normalized_perf, fresh.normalized_perf);
   SimResult ra_cheap = Sim(stream, "readahead", free_steps), ra_dear = Sim(stream, "readahead", dear_steps);
   EXPECT_EQ(ra_cheap.sim_ns, ra_dear.sim_ns);
 }

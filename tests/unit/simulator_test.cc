@@ -124,7 +124,7 @@ TEST(Simulator, PrefetchesOfPagesThatLeftDirtyComeBackWritable) {
   };
   SimResult on = run(true), off = run(false);
   EXPECT_GT(off.prefetch_used, 4096u) << "readahead follows the sweeps";
-  EXPECT_GE(off.first_write_faults, off.prefetch_used) << "every prefetched page is written";
+  EXPECT_GE(off.first_write_faults, off.prefetch_used - off.prefetch_late) << "every prefetched page is written (a late one as it lands)";
   EXPECT_EQ(on.first_write_faults, 0u) << "demand faults here are writes, and prefetches come back writable";
   EXPECT_GT(on.normalized_perf, off.normalized_perf);
 }
