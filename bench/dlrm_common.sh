@@ -31,7 +31,13 @@ start_node() {
   [ "$addr" != "127.0.0.1:" ]
 }
 
+# stop_node [SIGNAL]: stops the node start_node started (TERM by default;
+# the fault-injection driver kills it with KILL) and reaps it.
+# shellcheck disable=SC2120  # the signal is optional
 stop_node() {
-  [ -n "${memnode_pid:-}" ] && kill "$memnode_pid" 2>/dev/null && wait "$memnode_pid" 2>/dev/null
+  if [ -n "${memnode_pid:-}" ]; then
+    kill -s "${1:-TERM}" "$memnode_pid" 2>/dev/null
+    wait "$memnode_pid" 2>/dev/null
+  fi
   memnode_pid=""
 }

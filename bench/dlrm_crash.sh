@@ -61,8 +61,7 @@ ref_field() { awk -v b="$1" -v f="$2" '$1 == b { print $f; exit }' "$work/ref.di
 
 memnode_pid="" addr=""
 start_memnode() { start_node "$prescient" "$2" --pool "$1"; }  # $1 pool file, $2 log
-stop_memnode() { [ -n "$memnode_pid" ] && kill -9 "$memnode_pid" 2>/dev/null; wait "$memnode_pid" 2>/dev/null; memnode_pid=""; }
-trap stop_memnode EXIT
+trap 'stop_node KILL' EXIT
 
 failures=0 kills_trainer=0 kills_memnode=0 finished_early=0 fresh_restarts=0 max_diff=0 gap_max=0 gaps=""
 for ((i = 0; i < runs; i++)); do
@@ -81,7 +80,7 @@ for ((i = 0; i < runs; i++)); do
   delay=$(( 300 + (RANDOM * 32768 + RANDOM) % (ref_ms * 3 / 2 > 400 ? ref_ms * 3 / 2 - 300 : 100) ))
   sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
   if [ "$kind" = memnode ]; then
-    stop_memnode; kills_memnode=$((kills_memnode + 1))
+    stop_node KILL; kills_memnode=$((kills_memnode + 1))
     wait "$trainer" 2>/dev/null; rc=$?
     start_memnode "$pool" "$log" || { echo "run $i: memnode did not restart"; failures=$((failures + 1)); continue; }
     args=("${common[@]}" --checkpoint "$mode" --checkpoint-dir "$dir/ckpt" --memnode "$addr")
@@ -91,7 +90,7 @@ for ((i = 0; i < runs; i++)); do
   fi
   [ "$rc" = 0 ] && finished_early=$((finished_early + 1))
   "$prescient" "${args[@]}" --resume >"$dir/resume.out" 2>>"$log"; rrc=$?
-  stop_memnode
+  stop_node KILL
   out=$(last_line "$dir/resume.out")
   problem=""
   if [ "$rrc" != 0 ] || [ -z "$out" ]; then

@@ -67,10 +67,8 @@ class FarsightPrefetcher final : public Prefetcher {
     if (!options_.hybrid) return;
     if (predicted == 0 && !fallback_.empty()) ++stats_.fallbacks;
     for (uint64_t p : fallback_) {
-      if (out->size() - first >= options_.max_pages) break;
-      if (std::find(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), p) != out->end()) continue;
-      out->push_back(p);
-      ++stats_.fallback_pages;
+      if (BudgetFull(*out, first)) break;
+      stats_.fallback_pages += AppendNew(out, first, p);
     }
   }
 
@@ -170,13 +168,21 @@ class FarsightPrefetcher final : public Prefetcher {
     std::stable_sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
     const size_t first = out->size();
     for (const Candidate& c : candidates_) {
-      if (out->size() - first >= options_.max_pages) break;
+      if (BudgetFull(*out, first)) break;
       if (c.page == page || c.page >= region_end_) continue;
-      if (std::find(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), c.page) != out->end()) continue;
-      out->push_back(c.page);
+      AppendNew(out, first, c.page);
     }
     stats_.predicted_pages += out->size() - first;
     return out->size() - first;
+  }
+
+  // Whether this event's pages, out[first..], fill its budget.
+  bool BudgetFull(const std::vector<uint64_t>& out, size_t first) const { return out.size() - first >= options_.max_pages; }
+  // Appends `page` unless this event already asked for it; says whether it did.
+  static bool AppendNew(std::vector<uint64_t>* out, size_t first, uint64_t page) {
+    if (std::find(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(), page) != out->end()) return false;
+    out->push_back(page);
+    return true;
   }
 
   // The distribution after taking `token` at `depth` of the rollout, from

@@ -39,8 +39,7 @@ RegionCore::RegionCore(const RegionOptions& options, std::unique_ptr<Backend> ba
 
 RegionCore::~RegionCore() {
   if (base_) munmap(base_, pages_ << kPageShift);
-  if (evicted_at_) munmap(evicted_at_, pages_ * sizeof(uint32_t));
-  if (left_dirty_) munmap(left_dirty_, pages_);
+  if (last_eviction_) munmap(last_eviction_, pages_ * sizeof(LastEviction));
 }
 
 Status RegionCore::Init() {
@@ -56,12 +55,9 @@ Status RegionCore::Init() {
   // Huge pages would defeat per-page residency; khugepaged must leave us alone.
   madvise(base_, pages_ << kPageShift, MADV_NOHUGEPAGE);
   if (!table_.Init(pages_)) return Status::ResourceExhausted("cannot reserve the page table");
-  void* stamps = mmap(nullptr, pages_ * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* stamps = mmap(nullptr, pages_ * sizeof(LastEviction), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stamps == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the eviction stamps");
-  evicted_at_ = static_cast<uint32_t*>(stamps);
-  void* marks = mmap(nullptr, pages_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (marks == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the eviction marks");
-  left_dirty_ = static_cast<uint8_t*>(marks);
+  last_eviction_ = static_cast<LastEviction*>(stamps);
   if (options_.prefetch_install == PrefetchInstall::kStage) PRESCIENT_RETURN_IF_ERROR(stage_.Init(pages_, options_.stage_slots));
   PRESCIENT_RETURN_IF_ERROR(uffd_.Open());
   return uffd_.Register(base_, pages_ << kPageShift);
@@ -100,7 +96,7 @@ bool RegionCore::BeginFetch(uint64_t page, bool for_prefetch, bool* was_empty) {
 }
 
 bool RegionCore::RefaultedRecently(uint64_t page) const {
-  uint32_t stamp = std::atomic_ref<uint32_t>(evicted_at_[page]).load(std::memory_order_relaxed);
+  uint32_t stamp = std::atomic_ref<uint32_t>(last_eviction_[page].clock).load(std::memory_order_relaxed);
   uint32_t distance = static_cast<uint32_t>(evictions_.load(std::memory_order_relaxed)) - stamp;
   return distance < BudgetPages();
 }

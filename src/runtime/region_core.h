@@ -61,12 +61,12 @@ class RegionCore {
   // remembers whether it left dirty.
   void NoteEvicted(uint64_t page, bool dirty) {
     // Relaxed: the stamp is a hint, but the fault thread reads it concurrently.
-    std::atomic_ref<uint32_t>(evicted_at_[page]).store(static_cast<uint32_t>(evictions_.fetch_add(1, std::memory_order_relaxed)),
-                                                       std::memory_order_relaxed);
-    std::atomic_ref<uint8_t>(left_dirty_[page]).store(dirty ? 1 : 0, std::memory_order_relaxed);
+    LastEviction& e = last_eviction_[page];
+    std::atomic_ref<uint32_t>(e.clock).store(static_cast<uint32_t>(evictions_.fetch_add(1, std::memory_order_relaxed)), std::memory_order_relaxed);
+    std::atomic_ref<uint8_t>(e.dirty).store(dirty ? 1 : 0, std::memory_order_relaxed);
   }
   // Whether `page` was dirty when it last left local memory (a hint).
-  bool LeftDirty(uint64_t page) const { return std::atomic_ref<uint8_t>(left_dirty_[page]).load(std::memory_order_relaxed) != 0; }
+  bool LeftDirty(uint64_t page) const { return std::atomic_ref<uint8_t>(last_eviction_[page].dirty).load(std::memory_order_relaxed) != 0; }
   Backend& backend() { return *backend_; }
   RegionCounters& counters() { return counters_; }
   LatencyHistogram& fault_latency() { return fault_latency_; }
@@ -130,8 +130,13 @@ class RegionCore {
   ResidencyQueue inactive_, active_;
   std::atomic<uint64_t> active_pages_{0};
   std::atomic<uint64_t> evictions_{0};
-  uint32_t* evicted_at_ = nullptr;  // per page, low bits of the eviction clock
-  uint8_t* left_dirty_ = nullptr;   // per page, 1 if it was dirty when last evicted
+  // What a page's last eviction left behind: the low bits of the eviction
+  // clock then, and 1 if the page was dirty.
+  struct LastEviction {
+    uint32_t clock;
+    uint8_t dirty;
+  };
+  LastEviction* last_eviction_ = nullptr;  // per page
   RegionCounters counters_;
   LatencyHistogram fault_latency_;
   uint64_t fixed_budget_pages_ = 0;
