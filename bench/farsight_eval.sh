@@ -6,13 +6,13 @@
 # writes results/farsight_eval/{W-FAMILY.trace,W.model,W-heldout.json}.
 #
 #   WORKLOADS="xgboost mcf sssp pagerank"   SIZE=--small (default) or SIZE=""
-#   CAPTURE=10%
+#   CAPTURE=5%     the capture cache (D103: at most a sixth of the smallest size)
 #   LOCALS=30,50,80,90   EPOCHS=4   THREADS=N (as in workload_sim.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WORKLOADS="${WORKLOADS:-xgboost mcf sssp pagerank}"
 SIZE="${SIZE---small}"
-CAPTURE="${CAPTURE:-10%}"
+CAPTURE="${CAPTURE:-5%}"
 LOCALS="${LOCALS:-30,50,80,90}"
 EPOCHS="${EPOCHS:-4}"
 out=results/farsight_eval

@@ -6,7 +6,7 @@
 # table; writes results/workload_sim/{W.trace,W-sim.json,W-run-PCT.json,fidelity.json}.
 #
 #   WORKLOADS="xgboost mcf sssp pagerank"   SIZE=--small (default) or SIZE=""
-#   CAPTURE=10%    the capture cache (D26: at most a third of the smallest size)
+#   CAPTURE=5%     the capture cache (D103: at most a sixth of the smallest size)
 #   LOCALS=30,50,80,90   POLICIES=none,readahead,vma-readahead,leap,stride,oracle
 #   INPUT=FAMILY   an input family (default: each workload's default)
 #   THREADS=N      --threads for the graph workloads, OMP_NUM_THREADS for the others
@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 WORKLOADS="${WORKLOADS:-xgboost mcf sssp pagerank}"
 SIZE="${SIZE---small}"
-CAPTURE="${CAPTURE:-10%}"
+CAPTURE="${CAPTURE:-5%}"
 LOCALS="${LOCALS:-30,50,80,90}"
 POLICIES="${POLICIES:-none,readahead,vma-readahead,leap,stride,oracle}"
 out=results/workload_sim

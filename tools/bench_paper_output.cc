@@ -89,7 +89,7 @@ nlohmann::json Provenance(const PaperRun& run) {
                   {"capture", o.capture}, {"models", o.models}, {"locals", o.locals}, {"runtime_locals", o.runtime_locals}, {"policies", o.policies}, {"workload_dir", o.workload_dir}};
   nlohmann::json ws = nlohmann::json::array();
   for (const PaperWorkload& w : run.workloads)
-    ws.push_back({{"workload", w.name}, {"train_inputs", w.train_inputs}, {"heldout_input", w.heldout_input}, {"args", w.args},
+    ws.push_back({{"workload", w.name}, {"train_inputs", w.train_inputs}, {"heldout_input", w.heldout_input}, {"capture", w.capture}, {"args", w.args},
                   {"model", w.model_path}, {"native_checksum", w.native_checksum}, {"native_wall_s", w.native_wall_s}});
   p["workloads"] = ws;
   p["wall_s"] = run.wall_s;

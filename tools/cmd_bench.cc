@@ -77,7 +77,15 @@ int Paper(const PaperArgs& a) {
   if (a.epochs > 0) o.epochs = a.epochs;
   if (a.max_steps >= 0) o.max_steps = a.max_steps;
   if (a.timeout_s > 0) o.cell_timeout_s = a.timeout_s;
-  if (!a.capture.empty()) o.capture = a.capture;
+  if (!a.capture.empty()) {
+    std::vector<double> pct;
+    Status st = ParseLocalPercents(a.capture, &pct);
+    if (!st.ok() || pct.size() != 1 || !a.capture.ends_with('%')) {
+      fmt::print(stderr, "prescient bench paper: --capture {}: expected one percentage of the footprint, e.g. 5%\n", a.capture);
+      return 2;
+    }
+    o.capture = a.capture;
+  }
   o.models = a.models;
 #ifdef PRESCIENT_SOURCE_DIR
   // --quick evaluates the checked-in models (models/, reproduced by
@@ -213,7 +221,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   paper->add_option("--reps", a->reps, "Runtime repetitions per cell (default 3; 1 with --quick)");
   paper->add_option("--epochs", a->epochs, "Training epochs (default 4; 1 with --quick)");
   paper->add_option("--max-steps", a->max_steps, "Cap on training steps (default none; 300 with --quick)");
-  paper->add_option("--capture", a->capture, "Capture cache for the access traces (default 10%)");
+  paper->add_option("--capture", a->capture, "Capture cache for every access trace (default: a sixth of the smallest --local, 5% for 30, but 10% for pagerank; D103)");
   paper->add_option("--models", a->models, "Use DIR/W.model for each workload instead of training")->check(CLI::ExistingDirectory);
   paper->add_option("--timeout", a->timeout_s, "Seconds after which one step is killed and the run fails (default 3600; 1200 with --quick)");
   paper->add_option("--seed", a->seed, "Seed of the workloads' inputs, the training and the run order")->capture_default_str();

@@ -59,8 +59,8 @@ int Simulate(const SimArgs& a) {
   for (double pct : locals) {
     Status models = CheckTraceModels(a.local, a.trace, stream, pct);
     if (!models.ok()) return Fail(models.message());
-    if (pct / 100.0 < 3 * stream.capture_local_fraction)
-      fmt::print(stderr, "prescient sim: warning: {:g}% is under 3x the {:g}% capture cache of {}; its fault counts may run low (D26)\n", pct,
+    if (pct / 100.0 < kCaptureRatio * stream.capture_local_fraction)
+      fmt::print(stderr, "prescient sim: warning: {:g}% is under {}x the {:g}% capture cache of {}; its fault counts may run low (D103)\n", pct, kCaptureRatio,
                  stream.capture_local_fraction * 100, a.trace);
   }
 

@@ -24,9 +24,15 @@ __attribute__((no_sanitize("thread"))) void CopyProtectedPage(std::byte* dst, co
 
 }  // namespace
 
-Evictor::Evictor(RegionCore* core) : core_(core), worker_([this] { EvictToMargin(); }) {}
+Evictor::Evictor(RegionCore* core) : core_(core), worker_([this] { RetireQueued(); }) {}
 
 Evictor::~Evictor() { Stop(); }
+
+void Evictor::Stop() {
+  worker_.Stop();
+  // Chosen pages are Evicting: a thread touching one waits for its retirement.
+  RetireQueued();
+}
 
 uint64_t Evictor::MarginPages(uint64_t budget) const {
   return std::max<uint64_t>(core_->options().evict_batch_pages, budget / 32);
@@ -38,27 +44,64 @@ bool Evictor::OutgrowsBudget(uint64_t budget) const {
   return core_->FootprintPages() > budget;
 }
 
-void Evictor::EvictToMargin() {
-  // Work down to a margin below the budget so demand faults rarely have to
-  // reclaim themselves.
-  while (!core_->failed()) {
-    uint64_t budget = core_->BudgetPages();
-    uint64_t margin = MarginPages(budget);
-    if (core_->ChargedPages() + margin <= budget || !OutgrowsBudget(budget)) break;
-    if (EvictBatch() == 0) break;
-  }
+bool Evictor::NearsBudget(uint64_t incoming) const {
+  uint64_t budget = core_->BudgetPages();
+  return core_->ChargedPages() + incoming + MarginPages(budget) / 2 > budget && OutgrowsBudget(budget);
 }
 
 void Evictor::MakeRoom(uint64_t incoming) {
-  uint64_t budget = core_->BudgetPages();
-  if (core_->ChargedPages() + incoming + MarginPages(budget) / 2 > budget && OutgrowsBudget(budget)) Notify();
-  while (!core_->failed() && core_->ChargedPages() + incoming > core_->BudgetPages()) {
-    if (EvictBatch() == 0) break;  // everything left is in flight; allow a brief overshoot
+  if (NearsBudget(incoming)) {
+    ChooseToMargin();
+    worker_.Notify();
+  }
+  // The background thread is behind: retire on this thread. A batch it is
+  // retiring already is left to it (a brief overshoot of at most one batch),
+  // so that what leaves is still only what was chosen.
+  while (!core_->failed() && core_->ResidentPages() + incoming > core_->BudgetPages()) {
+    if (RetireOneQueued()) continue;
+    if (core_->ChargedPages() + incoming <= core_->BudgetPages()) break;
+    Batch batch;
+    if (!Choose(&batch)) break;  // everything left is in flight; allow a brief overshoot
+    Retire(batch);
   }
 }
 
+void Evictor::ChooseToMargin() {
+  std::lock_guard<std::mutex> lock(choose_mu_);
+  while (!core_->failed()) {
+    uint64_t budget = core_->BudgetPages();
+    if (core_->ChargedPages() + MarginPages(budget) <= budget || !OutgrowsBudget(budget)) break;
+    Batch batch;
+    if (!Choose(&batch)) break;
+    if (batch.dirty.empty()) continue;  // Choose dropped the clean ones already
+    std::lock_guard<std::mutex> queue_lock(queue_mu_);
+    queued_.push_back(std::move(batch));
+  }
+}
+
+void Evictor::RetireQueued() {
+  while (RetireOneQueued()) {
+  }
+}
+
+bool Evictor::RetireOneQueued() {
+  Batch batch;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (queued_.empty()) return false;
+    batch = std::move(queued_.front());
+    queued_.pop_front();
+  }
+  Retire(batch);
+  return true;
+}
+
 void Evictor::EvictAll() {
-  while (!core_->failed() && EvictBatch() > 0) {
+  RetireQueued();
+  Batch batch;
+  while (!core_->failed() && Choose(&batch)) {
+    Retire(batch);
+    batch = Batch{};
   }
 }
 
@@ -91,17 +134,18 @@ size_t Evictor::Demote(uint64_t at_least) {
   return moved;
 }
 
-size_t Evictor::EvictBatch() {
+bool Evictor::Choose(Batch* batch) {
+  if (core_->failed()) return false;
   PageStateTable& table = core_->table();
-  std::vector<uint64_t> victims, dirty, staged;
   std::vector<ResidencyEntry> entries;
+  std::vector<uint64_t> clean, staged;
   Demote(0);
-  while (victims.empty()) {
+  while (clean.empty() && batch->dirty.empty()) {
     entries.clear();
     core_->inactive().PopOldest(core_->options().evict_batch_pages, &entries);
     // An empty inactive list is refilled from the oldest active pages.
     if (entries.empty() && Demote(core_->options().evict_batch_pages) > 0) continue;
-    if (entries.empty()) return 0;
+    if (entries.empty()) return false;
     for (const ResidencyEntry& e : entries) {
       PageWord w = table.Load(e.page);
       // A stale entry (page freed, or evicted and installed again) is skipped.
@@ -112,58 +156,75 @@ size_t Evictor::EvictBatch() {
           break;
         }
         if (!IsLocal(w.state()) || w.has(PageWord::kActive)) break;
+        // Once Evicting, the page's writers wait until it has left, so it
+        // leaves in the state it was chosen in.
         if (table.Cas(e.page, &w, w.with_state(PageState::kEvicting))) {
-          victims.push_back(e.page);
-          if (w.state() == PageState::kDirty) dirty.push_back(e.page);
+          const bool dirty = w.state() == PageState::kDirty;
+          (dirty ? batch->dirty : clean).push_back(e.page);
           if (w.state() == PageState::kStaged) staged.push_back(e.page);
+          core_->NoteEvicted(e.page, dirty);
           break;
         }
       }
     }
   }
-
-  if (!dirty.empty()) {
-    thread_local std::vector<std::byte> buffer;
-    buffer.resize(dirty.size() * kPageSize);
-    std::vector<PageIo> ios;
-    ios.reserve(dirty.size());
-    for (size_t i = 0; i < dirty.size(); ++i) {
-      std::byte* addr = core_->PageAddress(dirty[i]);
-      // From here on writers block in a write-protect fault until we drop it.
-      Status st = core_->uffd().WriteProtect(addr, kPageSize, /*protect=*/true, /*wake=*/false);
-      if (!st.ok()) {
-        core_->Fatal(st);
-        return 0;
-      }
-      CopyProtectedPage(buffer.data() + i * kPageSize, addr);
-      ios.push_back({dirty[i], buffer.data() + i * kPageSize});
-    }
-    Status st;
-    IoTicket t = core_->backend().write_pages(ios, &st);
-    if (t != 0) st = core_->backend().wait(t);
-    if (!st.ok()) {
-      core_->Fatal(Status::Unavailable(fmt::format("write-back of {} pages to {} failed: {}", dirty.size(), core_->backend().describe(), st.message())));
-      return 0;
-    }
-    core_->counters().pages_written_back.fetch_add(dirty.size(), std::memory_order_relaxed);
-    std::sort(dirty.begin(), dirty.end());
-  }
-
+  core_->BeginEvicting(clean.size() + batch->dirty.size());
+  // Every victim leaves the mapping now, so a touch from here on faults as it
+  // would in the simulator, and the fault stream does not depend on when the
+  // background thread runs. A dirty page's contents are copied out first;
+  // only its write-back waits, and a touch waits for that (it is Evicting).
   // A staged page's buffer is freed before the page can be staged again
-  // (that is, before it leaves Evicting). It is not mapped, so dropping its
-  // range with the others costs nothing.
+  // (before it leaves Evicting); it is not mapped, so dropping its range with
+  // the others costs nothing.
   for (uint64_t page : staged) core_->stage().Release(page);
-  DropRanges(victims);
+  if (!CopyOut(batch)) return false;
+  DropRanges(clean);
+  DropRanges(batch->dirty);
+  Publish(clean, /*written_back=*/false);
+  return true;
+}
 
+bool Evictor::CopyOut(Batch* batch) {
+  batch->contents.resize(batch->dirty.size() * kPageSize);
+  for (size_t i = 0; i < batch->dirty.size(); ++i) {
+    std::byte* addr = core_->PageAddress(batch->dirty[i]);
+    // From here on writers block in a write-protect fault until the page is
+    // published as Remote, and then fetch what they are about to change.
+    Status st = core_->uffd().WriteProtect(addr, kPageSize, /*protect=*/true, /*wake=*/false);
+    if (!st.ok()) {
+      core_->Fatal(st);
+      return false;
+    }
+    CopyProtectedPage(batch->contents.data() + i * kPageSize, addr);
+  }
+  return true;
+}
+
+void Evictor::Retire(Batch& batch) {
+  const std::vector<uint64_t>& dirty = batch.dirty;
+  if (dirty.empty()) return;
+  std::vector<PageIo> ios;
+  ios.reserve(dirty.size());
+  for (size_t i = 0; i < dirty.size(); ++i) ios.push_back({dirty[i], batch.contents.data() + i * kPageSize});
+  Status st;
+  IoTicket t = core_->backend().write_pages(ios, &st);
+  if (t != 0) st = core_->backend().wait(t);
+  if (!st.ok()) {
+    // The threads waiting for these pages stay blocked: never zeros in place of lost data.
+    return core_->Fatal(Status::Unavailable(fmt::format("write-back of {} pages to {} failed: {}", dirty.size(), core_->backend().describe(), st.message())));
+  }
+  core_->counters().pages_written_back.fetch_add(dirty.size(), std::memory_order_relaxed);
+  Publish(dirty, /*written_back=*/true);
+}
+
+void Evictor::Publish(const std::vector<uint64_t>& pages, bool written_back) {
+  if (pages.empty()) return;
+  PageStateTable& table = core_->table();
   uint64_t emptied = 0;
-  for (uint64_t page : victims) {
+  for (uint64_t page : pages) {
     PageWord w = table.Load(page);
     PageWord next;
-    bool was_dirty = std::binary_search(dirty.begin(), dirty.end(), page);
-    bool backed = was_dirty || w.has(PageWord::kBacked);
-    // Stamped before the page leaves Evicting, so the CAS that publishes it
-    // as Remote also publishes the stamp to whoever fetches it next.
-    core_->NoteEvicted(page, was_dirty);
+    const bool backed = written_back || w.has(PageWord::kBacked);
     do {
       next = w.with_state(backed ? PageState::kRemote : PageState::kEmpty).clear(PageWord::kWaiter | PageWord::kPrefetched);
       if (backed) next = next.set(PageWord::kBacked);
@@ -171,10 +232,9 @@ size_t Evictor::EvictBatch() {
     if (!backed) ++emptied;
     if (w.has(PageWord::kWaiter)) core_->WakePage(page);
   }
-  core_->Uncharge(victims.size());
+  core_->EndEvicting(pages.size());
   if (emptied) core_->ShrinkFootprint(emptied);
-  core_->counters().pages_evicted.fetch_add(victims.size(), std::memory_order_relaxed);
-  return victims.size();
+  core_->counters().pages_evicted.fetch_add(pages.size(), std::memory_order_relaxed);
 }
 
 // Drops the victims' frames, one madvise per run of consecutive pages.

@@ -1,15 +1,22 @@
-// Evictor: keeps residency within the budget. A background thread evicts
-// ahead of need, once residency comes within a margin of the budget; threads
-// that would otherwise pass the budget reclaim directly (MakeRoom).
+// Evictor: keeps residency within the budget. The thread that charges a page
+// (MakeRoom) chooses the victims, once residency comes within a margin of the
+// budget, down to that margin, and drops them from the mapping there and
+// then, as the simulator does: which pages leave, and where in the fault
+// stream, does not depend on thread timing (D102). A dirty victim's contents
+// are copied out first and written back by a background thread (or by a
+// thread that would otherwise pass the budget); a touch meanwhile waits.
 //
 // Eviction of a dirty page never loses a concurrent write: the page is first
-// write-protected (later writers block in a fault), then copied and written
-// back, and only dropped (MADV_DONTNEED) once the backend has acknowledged the
-// write. Blocked writers are woken after the drop and re-fault the page from
-// the backend, which by then holds their data's base.
+// write-protected (later writers block in a fault), then copied, then
+// dropped, and its writers are woken only once the backend has acknowledged
+// the write-back; they re-fault the page from the backend, which by then
+// holds their data's base.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <vector>
 
 #include "runtime/region_core.h"
@@ -22,30 +29,54 @@ class Evictor {
   explicit Evictor(RegionCore* core);
   ~Evictor();
   void Start() { worker_.Start(); }
-  void Stop() { worker_.Stop(); }
+  // Stops the background thread and retires what it left chosen.
+  void Stop();
 
-  // Nudges the background thread when residency nears the budget.
-  void Notify() { worker_.Notify(); }
-  // Evicts, on the calling thread, until `incoming` more pages fit within the
-  // budget or nothing more can be evicted.
+  // Called after charging pages: chooses victims once residency nears the
+  // budget, and retires victims on the calling thread until `incoming` more
+  // pages fit within the budget or nothing more can be evicted.
   void MakeRoom(uint64_t incoming);
   // Evicts every page in the residency queue.
   void EvictAll();
 
  private:
-  // The background thread's body: evicts down to a margin below the budget.
-  void EvictToMargin();
+  struct Batch {
+    std::vector<uint64_t> dirty;   // chosen and dropped, to be written back
+    std::vector<std::byte> contents;  // their pages, in order
+  };
+
   uint64_t MarginPages(uint64_t budget) const;
   bool OutgrowsBudget(uint64_t budget) const;
-  // Evicts up to one batch from the front of the residency queue; returns the
-  // number of pages dropped.
-  size_t EvictBatch();
+  bool NearsBudget(uint64_t incoming) const;
+  // Chooses victims down to a margin below the budget and queues their dirty
+  // pages for the background thread.
+  void ChooseToMargin();
+  // The background thread's body: retires every queued batch.
+  void RetireQueued();
+  // Retires one queued batch; false if none was queued.
+  bool RetireOneQueued();
+  // Chooses up to one batch from the front of the residency queue (demoting
+  // active pages when needed): marks the victims Evicting, stamps them with
+  // the eviction clock, moves them from charged to evicting and drops them;
+  // publishes the clean ones and leaves the dirty ones, with their contents,
+  // in *batch. False if nothing could be chosen.
+  bool Choose(Batch* batch);
+  // Write-protects the batch's dirty pages and copies them into its contents.
+  bool CopyOut(Batch* batch);
+  // Writes the batch's pages back, then publishes them.
+  void Retire(Batch& batch);
+  // Publishes each of `pages`, which are Evicting and dropped, as Remote (or
+  // Empty, if it never held data), waking whoever waits for it.
+  void Publish(const std::vector<uint64_t>& pages, bool written_back);
   // Moves the oldest active pages to the inactive list until the active list
   // is within its target and at least `at_least` pages moved; returns how many.
   size_t Demote(uint64_t at_least);
   void DropRanges(const std::vector<uint64_t>& pages);
 
   RegionCore* core_;
+  std::mutex choose_mu_;  // one chooser at a time: the margin test and the choice belong together
+  std::mutex queue_mu_;
+  std::deque<Batch> queued_;
   WorkerThread worker_;
 };
 

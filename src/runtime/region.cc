@@ -158,8 +158,8 @@ RegionStats Region::stats() const {
   s.stage_peak_pages = core.stage().enabled() ? core.stage().peak_in_use() : 0;
   s.prefetch_install = core.options().prefetch_install;
   s.prefetch_late = c.prefetch_late.load();
-  s.resident_pages = core.ChargedPages();
-  s.peak_resident_pages = core.PeakChargedPages();
+  s.resident_pages = core.ResidentPages();
+  s.peak_resident_pages = core.PeakResidentPages();
   s.footprint_pages = core.FootprintPages();
   s.peak_footprint_pages = core.PeakFootprintPages();
   s.budget_pages = core.BudgetPages();

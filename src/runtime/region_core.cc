@@ -69,7 +69,7 @@ uint64_t RegionCore::BudgetPages() const {
   return std::max(min_budget_pages_, share);
 }
 
-void RegionCore::Charge(uint64_t pages) { UpdatePeak(peak_charged_, charged_.fetch_add(pages, std::memory_order_relaxed) + pages); }
+void RegionCore::Charge(uint64_t pages) { UpdatePeak(peak_resident_, charged_.fetch_add(pages, std::memory_order_relaxed) + pages + EvictingPages()); }
 
 void RegionCore::GrowFootprint(uint64_t pages) {
   UpdatePeak(peak_footprint_, footprint_.fetch_add(pages, std::memory_order_relaxed) + pages);

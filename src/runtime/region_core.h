@@ -57,8 +57,8 @@ class RegionCore {
   uint64_t ActivePages() const { return active_pages_.load(std::memory_order_relaxed); }
   uint64_t ActiveTargetPages() const { return BudgetPages() / 2; }
   void NoteActiveLeft() { active_pages_.fetch_sub(1, std::memory_order_relaxed); }
-  // Stamps `page` with the eviction clock as it leaves local memory, and
-  // remembers whether it left dirty.
+  // Stamps `page` with the eviction clock as it is chosen to leave local
+  // memory, and remembers whether it leaves dirty.
   void NoteEvicted(uint64_t page, bool dirty) {
     // Relaxed: the stamp is a hint, but the fault thread reads it concurrently.
     LastEviction& e = last_eviction_[page];
@@ -71,13 +71,22 @@ class RegionCore {
   RegionCounters& counters() { return counters_; }
   LatencyHistogram& fault_latency() { return fault_latency_; }
 
-  // --- Budget. Pages are charged when they enter Fetching and uncharged when
-  // they leave local memory, so in-flight reads count against the budget.
+  // --- Budget. Pages are charged when they enter Fetching, so in-flight
+  // reads count against the budget, and uncharged when they are freed or
+  // chosen to be evicted. A chosen page stays resident, counted as evicting,
+  // until it has been written back and dropped.
   uint64_t BudgetPages() const;
   uint64_t ChargedPages() const { return charged_.load(std::memory_order_relaxed); }
-  uint64_t PeakChargedPages() const { return peak_charged_.load(std::memory_order_relaxed); }
+  uint64_t EvictingPages() const { return evicting_.load(std::memory_order_relaxed); }
+  uint64_t ResidentPages() const { return ChargedPages() + EvictingPages(); }
+  uint64_t PeakResidentPages() const { return peak_resident_.load(std::memory_order_relaxed); }
   void Charge(uint64_t pages);
   void Uncharge(uint64_t pages) { charged_.fetch_sub(pages, std::memory_order_relaxed); }
+  void BeginEvicting(uint64_t pages) {
+    evicting_.fetch_add(pages, std::memory_order_relaxed);
+    Uncharge(pages);
+  }
+  void EndEvicting(uint64_t pages) { evicting_.fetch_sub(pages, std::memory_order_relaxed); }
   // Footprint: pages that hold data (left Empty and not yet back to Empty).
   void GrowFootprint(uint64_t pages);
   void ShrinkFootprint(uint64_t pages) { footprint_.fetch_sub(pages, std::memory_order_relaxed); }
@@ -141,7 +150,7 @@ class RegionCore {
   LatencyHistogram fault_latency_;
   uint64_t fixed_budget_pages_ = 0;
   uint64_t min_budget_pages_ = 0;
-  std::atomic<uint64_t> charged_{0}, peak_charged_{0};
+  std::atomic<uint64_t> charged_{0}, evicting_{0}, peak_resident_{0};
   std::atomic<uint64_t> footprint_{0}, peak_footprint_{0};
   std::atomic<bool> failed_{false};
   std::mutex hits_mu_;

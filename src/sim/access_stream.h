@@ -42,6 +42,11 @@ struct AccessStream {
   uint64_t pages() const { return region_page.size(); }
 };
 
+// A capture cache hides the accesses to the pages it holds. A simulated size
+// at least this many times larger holds nearly all of them too (D103); below
+// that, fault counts may run low.
+inline constexpr int kCaptureRatio = 6;
+
 Status LoadAccessStream(const std::string& path, AccessStream* stream);
 
 }  // namespace prescient

@@ -223,10 +223,10 @@ class Replay {
     MakeRoom();
   }
 
-  // As Evictor::MakeRoom and EvictToMargin, the background evictor taken to
-  // finish before the faulting page is installed (it does, in the runtime:
-  // one wake-up evicts its whole margin in a few milliseconds). Only once the
-  // data outgrows the budget; a charge over the budget can only happen then.
+  // As Evictor::MakeRoom and ChooseToMargin: the faulting thread chooses the
+  // victims before its page is installed (the runtime's background thread
+  // only writes them back and drops them, D102). Only once the data outgrows
+  // the budget; a charge over the budget can only happen then.
   void MakeRoom() {
     uint64_t budget = Budget(), margin = Margin(budget);
     if (charged_ + margin / 2 <= budget || !OutgrowsBudget()) return;
@@ -284,8 +284,8 @@ class Replay {
     return moved;
   }
 
-  // As Evictor::EvictBatch: evicts every live entry of the oldest batch on
-  // the inactive list (skipping batches of stale entries). Returns how many.
+  // As Evictor::Choose: evicts every live entry of the oldest batch on the
+  // inactive list (skipping batches of stale entries). Returns how many.
   size_t EvictBatch() {
     Demote(0);
     std::vector<std::pair<uint32_t, uint32_t>> batch;

@@ -66,7 +66,7 @@ TEST(Simulator, FifoThrashesOnASweepLargerThanTheBudget) {
 
 TEST(Simulator, EvictsWholeBatchesAsTheRuntimesEvictorDoes) {
   // One write sweep: nothing is reused and no queue entry goes stale, so
-  // every page evicted is written back once, and Evictor::EvictBatch takes
+  // every page evicted is written back once, and Evictor::Choose takes
   // the oldest 32 entries at a time (D61). Evicting one page at a time would
   // stop at the margin's exact edge instead.
   std::vector<TraceRecord> sweep;
