@@ -168,6 +168,34 @@ std::string PerfText(const PaperCell* c) {
   return fmt::format("{:.3f}", c->normalized_perf);
 }
 
+// Whether the simulator models the runtime it claims to: `none`'s demand
+// faults in both, where both were measured.
+std::string FidelityTable(const PaperRun& run) {
+  const std::vector<double> locals = LocalsOf(run, "runtime");
+  if (ModesOf(run).size() < 2 || locals.empty()) return "";
+  std::string s =
+      "## The simulator against the runtime\n\n`none`'s demand faults, simulated ÷ measured (the runtime's median over the repetitions), on the "
+      "same held-out input; the simulator replays a trace captured with the cache shown (D103).\n\n| workload | capture |";
+  for (double p : locals) s += fmt::format(" {:g} % |", p);
+  s += "\n|---|---:|";
+  for (size_t i = 0; i < locals.size(); ++i) s += "---:|";
+  s += "\n";
+  for (const PaperWorkload& w : run.workloads) {
+    s += fmt::format("| {} | {} |", w.name, w.capture);
+    for (double p : locals) {
+      const PaperCell* sim = Find(run, "sim", w.name, "none", p);
+      const PaperCell* measured = Find(run, "runtime", w.name, "none", p);
+      if (sim == nullptr || measured == nullptr || measured->demand_faults <= 0) {
+        s += " – |";
+        continue;
+      }
+      s += fmt::format(" {:.3f} ({:.0f} / {:.0f}) |", sim->demand_faults / measured->demand_faults, sim->demand_faults, measured->demand_faults);
+    }
+    s += "\n";
+  }
+  return s + "\n";
+}
+
 std::string Markdown(const PaperRun& run) {
   const PaperOptions& o = run.options;
   std::string s = fmt::format("# prescient bench paper\n\nCommand: `{}` ({} reps, {} in all).\n\n", CommandLine(), o.reps, FormatDuration(run.wall_s));
@@ -193,6 +221,7 @@ std::string Markdown(const PaperRun& run) {
       s += "\n";
     }
   }
+  s += FidelityTable(run);
   if (const std::vector<std::string> ablations = PoliciesOf(run, "sim", true); !ablations.empty()) {
     s += "## Ablations (sim): farsight with one piece taken away\n\nno-lookahead: `--lookahead 1`; no-maps: a model trained with `--ordinals 0` "
          "(a delta vocabulary, after Hashemi et al. 2018); sync-inference: the model's cost on the fault's critical path; no-hybrid: no "

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
 #include <immintrin.h>
 
 #include <fmt/format.h>
@@ -54,16 +55,31 @@ void Evictor::MakeRoom(uint64_t incoming) {
     ChooseToMargin();
     worker_.Notify();
   }
-  // The background thread is behind: retire on this thread. A batch it is
-  // retiring already is left to it (a brief overshoot of at most one batch),
-  // so that what leaves is still only what was chosen.
+  // The background thread is behind: retire on this thread, or wait for the
+  // batch it is writing back, so that what leaves is still only what was
+  // chosen.
   while (!core_->failed() && core_->ResidentPages() + incoming > core_->BudgetPages()) {
     if (RetireOneQueued()) continue;
-    if (core_->ChargedPages() + incoming <= core_->BudgetPages()) break;
+    if (core_->ChargedPages() + incoming <= core_->BudgetPages()) {
+      if (!AwaitRetirement()) break;
+      continue;
+    }
     Batch batch;
-    if (!Choose(&batch)) break;  // everything left is in flight; allow a brief overshoot
+    {
+      std::lock_guard<std::mutex> lock(choose_mu_);
+      if (!Choose(&batch)) break;  // everything left is in flight; allow a brief overshoot
+    }
     Retire(batch);
   }
+}
+
+bool Evictor::AwaitRetirement() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  const uint64_t evicting = core_->EvictingPages();
+  if (evicting == 0 || core_->failed()) return false;
+  // Bounded, so a failure (which retires nothing more) cannot hang us.
+  retired_.wait_for(lock, std::chrono::milliseconds(10), [&] { return core_->EvictingPages() < evicting || core_->failed(); });
+  return true;
 }
 
 void Evictor::ChooseToMargin() {
@@ -98,10 +114,16 @@ bool Evictor::RetireOneQueued() {
 
 void Evictor::EvictAll() {
   RetireQueued();
-  Batch batch;
-  while (!core_->failed() && Choose(&batch)) {
+  while (!core_->failed()) {
+    Batch batch;
+    {
+      std::lock_guard<std::mutex> lock(choose_mu_);
+      if (!Choose(&batch)) break;
+    }
     Retire(batch);
-    batch = Batch{};
+  }
+  // A batch the background thread took may still be on its way out.
+  while (AwaitRetirement()) {
   }
 }
 
@@ -156,8 +178,8 @@ bool Evictor::Choose(Batch* batch) {
           break;
         }
         if (!IsLocal(w.state()) || w.has(PageWord::kActive)) break;
-        // Once Evicting, the page's writers wait until it has left, so it
-        // leaves in the state it was chosen in.
+        // Once Evicting, a clean page's writers wait until it has left (a
+        // dirty page's writes land before the copy that write-protects it).
         if (table.Cas(e.page, &w, w.with_state(PageState::kEvicting))) {
           const bool dirty = w.state() == PageState::kDirty;
           (dirty ? batch->dirty : clean).push_back(e.page);
@@ -177,9 +199,9 @@ bool Evictor::Choose(Batch* batch) {
   // (before it leaves Evicting); it is not mapped, so dropping its range with
   // the others costs nothing.
   for (uint64_t page : staged) core_->stage().Release(page);
-  if (!CopyOut(batch)) return false;
-  DropRanges(clean);
-  DropRanges(batch->dirty);
+  // On failure the victims stay Evicting: whoever waits for them stays
+  // blocked while the process ends with the error, never reading zeros.
+  if (!CopyOut(batch) || !DropRanges(clean) || !DropRanges(batch->dirty)) return false;
   Publish(clean, /*written_back=*/false);
   return true;
 }
@@ -235,10 +257,14 @@ void Evictor::Publish(const std::vector<uint64_t>& pages, bool written_back) {
   core_->EndEvicting(pages.size());
   if (emptied) core_->ShrinkFootprint(emptied);
   core_->counters().pages_evicted.fetch_add(pages.size(), std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);  // so a waiter cannot miss it between its test and its wait
+  }
+  retired_.notify_all();
 }
 
 // Drops the victims' frames, one madvise per run of consecutive pages.
-void Evictor::DropRanges(const std::vector<uint64_t>& pages) {
+bool Evictor::DropRanges(const std::vector<uint64_t>& pages) {
   std::vector<uint64_t> sorted = pages;
   std::sort(sorted.begin(), sorted.end());
   for (size_t i = 0; i < sorted.size();) {
@@ -246,10 +272,11 @@ void Evictor::DropRanges(const std::vector<uint64_t>& pages) {
     while (j < sorted.size() && sorted[j] == sorted[j - 1] + 1) ++j;
     if (madvise(core_->PageAddress(sorted[i]), (j - i) * kPageSize, MADV_DONTNEED) != 0) {
       core_->Fatal(Status::FromErrno("MADV_DONTNEED of evicted pages", errno));
-      return;
+      return false;
     }
     i = j;
   }
+  return true;
 }
 
 }  // namespace prescient

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -71,12 +72,17 @@ class Evictor {
   // Moves the oldest active pages to the inactive list until the active list
   // is within its target and at least `at_least` pages moved; returns how many.
   size_t Demote(uint64_t at_least);
-  void DropRanges(const std::vector<uint64_t>& pages);
+  // False (after reporting the failure) if a drop failed.
+  bool DropRanges(const std::vector<uint64_t>& pages);
+  // Waits briefly for some evicting page to be published; false if none is
+  // evicting (or the region failed).
+  bool AwaitRetirement();
 
   RegionCore* core_;
   std::mutex choose_mu_;  // one chooser at a time: the margin test and the choice belong together
   std::mutex queue_mu_;
   std::deque<Batch> queued_;
+  std::condition_variable retired_;  // with queue_mu_: some evicting page was published
   WorkerThread worker_;
 };
 

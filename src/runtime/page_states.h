@@ -7,7 +7,7 @@
 //   Fetching ──stage──▶ Staged ──first touch──▶ Fetching          (prefetch worker,
 //                                                                 fault thread)
 //   Clean ──first write──▶ Unprotecting ──▶ Dirty                (fault thread)
-//   Clean | Dirty | Staged ──evict──▶ Evicting ──▶ Remote | Empty (evictor)
+//   Clean | Dirty | Staged ──evict──▶ Evicting ──▶ Remote | Empty (evictor, D102)
 //   any stable state ──free()──▶ Discarding ──▶ Empty            (freeing thread)
 //
 // A fault that finds a page in a transient state sets the waiter bit instead
@@ -30,7 +30,7 @@ enum class PageState : uint8_t {
   kFetching,      // being read or zero-filled; not yet mapped
   kClean,         // mapped write-protected; matches the backend (or is zero)
   kDirty,         // mapped writable; newer than the backend
-  kEvicting,      // being written back and dropped
+  kEvicting,      // chosen and dropped; its copy being written back
   kUnprotecting,  // first write seen; write-protection being lifted
   kDiscarding,    // being freed
   kStaged,        // prefetched into a stage buffer, not mapped: its first touch is a visible hit (stage_area.h)

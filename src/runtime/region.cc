@@ -104,6 +104,8 @@ Status Region::discard(void* addr, size_t len) {
     PageWord w = table.Load(p);
     while (IsTransient(w.state()) || !table.Cas(p, &w, w.with_state(PageState::kDiscarding))) {
       if (IsTransient(w.state())) {
+        // A failed region finishes nothing (an Evicting page's write-back may be what failed).
+        if (core.failed()) return Status::Unavailable("the region's backend failed");
         sched_yield();
         w = table.Load(p);
       }

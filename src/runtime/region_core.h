@@ -73,8 +73,9 @@ class RegionCore {
 
   // --- Budget. Pages are charged when they enter Fetching, so in-flight
   // reads count against the budget, and uncharged when they are freed or
-  // chosen to be evicted. A chosen page stays resident, counted as evicting,
-  // until it has been written back and dropped.
+  // chosen to be evicted. A chosen page is counted as evicting until it is
+  // published as Remote: dropped at once, its copy may still be on its way
+  // to the backend.
   uint64_t BudgetPages() const;
   uint64_t ChargedPages() const { return charged_.load(std::memory_order_relaxed); }
   uint64_t EvictingPages() const { return evicting_.load(std::memory_order_relaxed); }
@@ -83,8 +84,8 @@ class RegionCore {
   void Charge(uint64_t pages);
   void Uncharge(uint64_t pages) { charged_.fetch_sub(pages, std::memory_order_relaxed); }
   void BeginEvicting(uint64_t pages) {
+    Uncharge(pages);  // first, so a concurrent peak never counts them twice
     evicting_.fetch_add(pages, std::memory_order_relaxed);
-    Uncharge(pages);
   }
   void EndEvicting(uint64_t pages) { evicting_.fetch_sub(pages, std::memory_order_relaxed); }
   // Footprint: pages that hold data (left Empty and not yet back to Empty).

@@ -223,9 +223,9 @@ class Replay {
     MakeRoom();
   }
 
-  // As Evictor::MakeRoom and ChooseToMargin: the faulting thread chooses the
-  // victims before its page is installed (the runtime's background thread
-  // only writes them back and drops them, D102). Only once the data outgrows
+  // As Evictor::MakeRoom and ChooseToMargin: the faulting thread chooses and
+  // drops the victims before its page is installed (the runtime's background
+  // thread only writes dirty ones back, D102). Only once the data outgrows
   // the budget; a charge over the budget can only happen then.
   void MakeRoom() {
     uint64_t budget = Budget(), margin = Margin(budget);

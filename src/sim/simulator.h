@@ -1,7 +1,7 @@
 // Simulate: replays an access trace under one prefetch policy at one local
 // memory size, with the runtime's own memory management: the same budget rule
 // (a share of the peak footprint, never below 1 MiB, kept a margin below it
-// by a background evictor), the same active/inactive FIFO lists (see
+// by the evictor, in fault order as the runtime's, D102), the same active/inactive FIFO lists (see
 // runtime/residency_queue.h), zero-filled first touches, and
 // write-back of dirty pages only. The policy `oracle` instead knows the
 // future: it evicts the page used furthest ahead (Belady's MIN) and keeps

@@ -77,6 +77,9 @@ TEST(BenchPaper, SmokeRunWritesEveryCellAndOutput) {
   EXPECT_TRUE(j["errors"].empty()) << j["errors"].dump();
   const std::string md = ReadFile(out + "/results.md");
   EXPECT_NE(md.find("FarSight (published)"), std::string::npos);
+  // The simulator against the runtime, with the capture a sixth of 50 %.
+  EXPECT_NE(md.find("| paper_mini | 8% |"), std::string::npos) << md;
+  EXPECT_EQ(j["provenance"]["workloads"][0]["capture"], "8%");
   for (const char* png : {"perf-sim.png", "perf-runtime.png", "accuracy-coverage-sim.png", "accuracy-coverage-runtime.png"})
     EXPECT_GT(std::filesystem::file_size(out + "/plots/" + png), 1000u) << png;
 }
