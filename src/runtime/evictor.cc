@@ -64,13 +64,18 @@ void Evictor::MakeRoom(uint64_t incoming) {
       if (!AwaitRetirement()) break;
       continue;
     }
-    Batch batch;
-    {
-      std::lock_guard<std::mutex> lock(choose_mu_);
-      if (!Choose(&batch)) break;  // everything left is in flight; allow a brief overshoot
-    }
-    Retire(batch);
+    if (!EvictOneBatch()) break;  // everything left is in flight; allow a brief overshoot
   }
+}
+
+bool Evictor::EvictOneBatch() {
+  Batch batch;
+  {
+    std::lock_guard<std::mutex> lock(choose_mu_);
+    if (!Choose(&batch)) return false;
+  }
+  Retire(batch);
+  return true;
 }
 
 bool Evictor::AwaitRetirement() {
@@ -114,13 +119,7 @@ bool Evictor::RetireOneQueued() {
 
 void Evictor::EvictAll() {
   RetireQueued();
-  while (!core_->failed()) {
-    Batch batch;
-    {
-      std::lock_guard<std::mutex> lock(choose_mu_);
-      if (!Choose(&batch)) break;
-    }
-    Retire(batch);
+  while (!core_->failed() && EvictOneBatch()) {
   }
   // A batch the background thread took may still be on its way out.
   while (AwaitRetirement()) {

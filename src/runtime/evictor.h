@@ -62,6 +62,9 @@ class Evictor {
   // publishes the clean ones and leaves the dirty ones, with their contents,
   // in *batch. False if nothing could be chosen.
   bool Choose(Batch* batch);
+  // Chooses one batch and retires it on the calling thread; false if nothing
+  // could be chosen.
+  bool EvictOneBatch();
   // Write-protects the batch's dirty pages and copies them into its contents.
   bool CopyOut(Batch* batch);
   // Writes the batch's pages back, then publishes them.
