@@ -25,6 +25,8 @@ namespace prescient::cli {
 
 namespace fs = std::filesystem;
 
+std::string PaperWorkload::capture() const { return fmt::format("{:g}%", capture_pct); }
+
 namespace {
 
 // Expected seconds per step at each size, for the progress estimate only.
@@ -65,15 +67,15 @@ std::string ChecksumOf(const std::string& out) {
 
 // OK when `path` is a whole trace (every block and the trailer check out)
 // of exactly `command`.
-Status CompleteTraceOf(const std::string& path, const std::string& command, const std::string& capture) {
+Status CompleteTraceOf(const std::string& path, const std::string& command, double capture_pct) {
   Status st;
   std::unique_ptr<TraceReader> reader = TraceReader::Open(path, &st);
   if (!reader) return st;
   if (reader->header().value("command", "") != command)
     return Status::InvalidArgument(fmt::format("it traces `{}`, not `{}`", reader->header().value("command", ""), command));
   const double fraction = reader->header().value("local_fraction", 0.0);
-  if (capture.ends_with('%') && std::abs(fraction * 100 - std::stod(capture)) > 1e-6)
-    return Status::InvalidArgument(fmt::format("it was captured with a {:g}% cache, not {}", fraction * 100, capture));
+  if (std::abs(fraction * 100 - capture_pct) > 1e-6)
+    return Status::InvalidArgument(fmt::format("it was captured with a {:g}% cache, not {:g}%", fraction * 100, capture_pct));
   TraceRecord record;
   while (reader->Next(&record, &st)) {
   }
@@ -178,10 +180,10 @@ class PaperRunner {
   // array, about 5 % of its footprint, at random on every edge: in a smaller
   // cache nearly every edge faults and the capture takes half an hour, while
   // its 10 % capture matches the runtime at every size.
-  std::string DefaultCapture(const std::string& name) const {
+  double DefaultCapturePct(const std::string& name) const {
     const double smallest = *std::min_element(o_.locals.begin(), o_.locals.end());
     const int pct = std::max(1, static_cast<int>(smallest / kCaptureRatio));
-    return fmt::format("{}%", name == "pagerank" ? std::max(pct, 10) : pct);
+    return name == "pagerank" ? std::max(pct, 10) : pct;
   }
 
   Status Describe(const std::string& name, PaperWorkload* w) {
@@ -202,7 +204,7 @@ class PaperRunner {
     if (families.size() < 3) return Status::InvalidArgument(fmt::format("workload {} has {} input families; held-out evaluation needs 3", name, families.size()));
     w->train_inputs = {families[0], families[1]};
     w->heldout_input = families[2];
-    w->capture = o_.capture.empty() ? DefaultCapture(name) : o_.capture;
+    w->capture_pct = o_.capture_pct > 0 ? o_.capture_pct : DefaultCapturePct(name);
     if (o_.small) w->args.push_back("--small");
     // One thread: the simulator replays one interleaving, and with several
     // threads the runtime's own fault count moves with the machine's load
@@ -221,14 +223,14 @@ class PaperRunner {
     program.insert(program.end(), w.args.begin(), w.args.end());
     program.insert(program.end(), {"--input", input});
     if (o_.reuse_traces && fs::exists(path)) {
-      Status usable = CompleteTraceOf(path, Join(program, " "), w.capture);
+      Status usable = CompleteTraceOf(path, Join(program, " "), w.capture_pct);
       if (usable.ok()) {
         spdlog::info("reusing {}", path);
         return Status::Ok();
       }
       spdlog::warn("not reusing {}: {}", path, usable.message());
     }
-    std::vector<std::string> argv{self_, "trace", "--quiet", "--local", w.capture, "--out", path, "--"};
+    std::vector<std::string> argv{self_, "trace", "--quiet", "--local", w.capture(), "--out", path, "--"};
     argv.insert(argv.end(), program.begin(), program.end());
     ChildResult r;
     return Child(fmt::format("capture {} --input {}", w.name, input), w_.capture, argv, &r);

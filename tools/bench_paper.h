@@ -25,7 +25,7 @@ struct PaperOptions {
   int reps = 3;            // runtime repetitions per cell
   int epochs = 4;          // training epochs
   int64_t max_steps = 0;   // training steps cap (0: none)
-  std::string capture;  // the capture cache for every trace; empty: each workload's own (PaperWorkload::capture)
+  double capture_pct = 0;  // the capture cache for every trace, in % of the footprint; 0: each workload's own (PaperWorkload::capture_pct)
   bool small = false;      // --small workload inputs
   std::string models;      // a directory of W.model files to use instead of training
   std::string workload_dir;  // where the workload binaries are (default: beside prescient)
@@ -57,7 +57,8 @@ struct PaperWorkload {
   std::string name, binary;
   std::vector<std::string> train_inputs;
   std::string heldout_input;
-  std::string capture;            // the capture cache of its traces, e.g. "5%" (D103)
+  double capture_pct = 0;         // the capture cache of its traces, in % of the footprint (D103)
+  std::string capture() const;     // as `prescient trace --local` takes it, e.g. "5%"
   std::vector<std::string> args;  // the workload arguments common to every run
   std::string model_path;
   std::string native_checksum;

@@ -86,10 +86,10 @@ nlohmann::json Provenance(const PaperRun& run) {
   const PaperOptions& o = run.options;
   p["seeds"] = {{"workload_input", o.seed}, {"training", o.seed}, {"runtime_order", o.seed}};
   p["options"] = {{"quick", o.quick}, {"mode", o.mode}, {"small", o.small}, {"reps", o.reps}, {"epochs", o.epochs}, {"max_steps", o.max_steps},
-                  {"capture", o.capture}, {"models", o.models}, {"locals", o.locals}, {"runtime_locals", o.runtime_locals}, {"policies", o.policies}, {"workload_dir", o.workload_dir}};
+                  {"capture", o.capture_pct > 0 ? fmt::format("{:g}%", o.capture_pct) : ""}, {"models", o.models}, {"locals", o.locals}, {"runtime_locals", o.runtime_locals}, {"policies", o.policies}, {"workload_dir", o.workload_dir}};
   nlohmann::json ws = nlohmann::json::array();
   for (const PaperWorkload& w : run.workloads)
-    ws.push_back({{"workload", w.name}, {"train_inputs", w.train_inputs}, {"heldout_input", w.heldout_input}, {"capture", w.capture}, {"args", w.args},
+    ws.push_back({{"workload", w.name}, {"train_inputs", w.train_inputs}, {"heldout_input", w.heldout_input}, {"capture", w.capture()}, {"args", w.args},
                   {"model", w.model_path}, {"native_checksum", w.native_checksum}, {"native_wall_s", w.native_wall_s}});
   p["workloads"] = ws;
   p["wall_s"] = run.wall_s;
@@ -181,7 +181,7 @@ std::string FidelityTable(const PaperRun& run) {
   for (size_t i = 0; i < locals.size(); ++i) s += "---:|";
   s += "\n";
   for (const PaperWorkload& w : run.workloads) {
-    s += fmt::format("| {} | {} |", w.name, w.capture);
+    s += fmt::format("| {} | {} |", w.name, w.capture());
     for (double p : locals) {
       const PaperCell* sim = Find(run, "sim", w.name, "none", p);
       const PaperCell* measured = Find(run, "runtime", w.name, "none", p);

@@ -84,7 +84,7 @@ int Paper(const PaperArgs& a) {
       fmt::print(stderr, "prescient bench paper: --capture {}: expected one percentage of the footprint, e.g. 5%\n", a.capture);
       return 2;
     }
-    o.capture = a.capture;
+    o.capture_pct = pct[0];
   }
   o.models = a.models;
 #ifdef PRESCIENT_SOURCE_DIR
