@@ -1,7 +1,10 @@
 // The fault path, measured against its floor in the same run:
 //   RawFault/<loop>      a bare userfaultfd handler: read the message, UFFDIO_COPY
+//   RawFault/signal      a bare SIGBUS handler on the faulting thread: UFFDIO_COPY
 //   RuntimeFault/<loop>  prescient's demand fetch from the embedded store at
-//                        zero modelled latency (no eviction inside the loop)
+//                        zero modelled latency (no eviction inside the loop),
+//                        served by a fault thread waiting by <loop>
+//   RuntimeFault/signal  the same, served on the faulting thread (D105)
 //   Scan/<order>/<policy> pages/s through a region at 25 % local memory, with
 //                        the default link model (3 us, 100 Gb/s)
 // After the runs it prints each runtime/raw ratio (goal: <= 1.3).
@@ -9,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -94,8 +98,55 @@ class RawPager {
   std::thread thread_;
 };
 
-void RawFault(benchmark::State& state, bool spin) {
-  RawPager pager(spin);
+// The signal path's floor: the faulting thread copies its own page in.
+class RawSignalPager {
+ public:
+  RawSignalPager() {
+    bytes_ = kFaultPages * kPage;
+    base_ = static_cast<char*>(mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    madvise(base_, bytes_, MADV_NOHUGEPAGE);
+    fd_ = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+    uffdio_api api{UFFD_API, UFFD_FEATURE_SIGBUS, 0};
+    if (ioctl(fd_, UFFDIO_API, &api) != 0) std::abort();
+    uffdio_register reg{};
+    reg.range = {reinterpret_cast<uint64_t>(base_), bytes_};
+    reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+    if (ioctl(fd_, UFFDIO_REGISTER, &reg) != 0) std::abort();
+    src_ = static_cast<char*>(aligned_alloc(kPage, kPage));
+    std::fill(src_, src_ + kPage, 7);
+    active_ = this;
+    struct sigaction sa {};
+    sa.sa_sigaction = OnSigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGBUS, &sa, &previous_);
+  }
+  ~RawSignalPager() {
+    sigaction(SIGBUS, &previous_, nullptr);
+    close(fd_);
+    munmap(base_, bytes_);
+    free(src_);
+  }
+  char* base() const { return base_; }
+  void Reset() { madvise(base_, bytes_, MADV_DONTNEED); }
+
+ private:
+  static void OnSigbus(int, siginfo_t* info, void*) {
+    uffdio_copy copy{};
+    copy.dst = reinterpret_cast<uint64_t>(info->si_addr) & ~(kPage - 1);
+    copy.src = reinterpret_cast<uint64_t>(active_->src_);
+    copy.len = kPage;
+    ioctl(active_->fd_, UFFDIO_COPY, &copy);
+  }
+  static inline RawSignalPager* active_ = nullptr;
+  size_t bytes_;
+  char* base_;
+  char* src_;
+  int fd_;
+  struct sigaction previous_ {};
+};
+
+template <typename Pager>
+void TouchEveryPage(benchmark::State& state, Pager& pager) {
   size_t i = 0;
   for (auto _ : state) {
     if (i == kFaultPages) {
@@ -108,6 +159,16 @@ void RawFault(benchmark::State& state, bool spin) {
   }
 }
 
+void RawSignalFault(benchmark::State& state) {
+  RawSignalPager pager;
+  TouchEveryPage(state, pager);
+}
+
+void RawFault(benchmark::State& state, bool spin) {
+  RawPager pager(spin);
+  TouchEveryPage(state, pager);
+}
+
 std::unique_ptr<prescient::Region> MakeRegion(prescient::RegionOptions options, prescient::LinkModel link) {
   prescient::Status st;
   auto region = prescient::Region::Create(options, prescient::MakeInProcessStore(link), &st);
@@ -118,8 +179,9 @@ std::unique_ptr<prescient::Region> MakeRegion(prescient::RegionOptions options, 
   return region;
 }
 
-void RuntimeFault(benchmark::State& state, prescient::FaultLoopMode mode) {
+void RuntimeFault(benchmark::State& state, prescient::FaultPath path, prescient::FaultLoopMode mode) {
   prescient::RegionOptions options;
+  options.fault_path = path;
   options.reserve_bytes = size_t{1} << 30;
   options.local_bytes = size_t{1} << 30;  // no eviction inside the timed loop
   options.loop = mode;
@@ -188,13 +250,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void PrintRatios() const {
     fmt::print("\nruntime demand fault / raw userfaultfd floor, same run (goal <= 1.3):\n");
     // Hybrid spins while faults keep coming, so its floor is the spinning one.
-    for (auto [runtime, raw] : {std::pair{"poll", "poll"}, std::pair{"spin", "spin"}, std::pair{"hybrid", "spin"}}) {
-      auto rt = ns_.find(fmt::format("RuntimeFault/{}", runtime));
-      auto floor = ns_.find(fmt::format("RawFault/{}", raw));
-      if (rt == ns_.end() || floor == ns_.end()) continue;
-      fmt::print("  runtime {:6} / raw {:4}: {:8.2f} us / {:8.2f} us = {:.2f}x\n", runtime, raw, rt->second / 1000, floor->second / 1000,
-                 rt->second / floor->second);
+    for (auto [runtime, raw] : {std::pair{"poll", "poll"}, std::pair{"spin", "spin"}, std::pair{"hybrid", "spin"}, std::pair{"signal", "signal"}}) {
+      Ratio(fmt::format("RuntimeFault/{}", runtime), fmt::format("RawFault/{}", raw));
     }
+    fmt::print("\nthe signal path / the thread path's default loop (hybrid), same run (goal <= 0.5):\n");
+    Ratio("RuntimeFault/signal", "RuntimeFault/hybrid");
+  }
+  void Ratio(const std::string& a, const std::string& b) const {
+    auto x = ns_.find(a), y = ns_.find(b);
+    if (x == ns_.end() || y == ns_.end()) return;
+    fmt::print("  {:20} / {:20}: {:8.2f} us / {:8.2f} us = {:.2f}x\n", a, b, x->second / 1000, y->second / 1000, x->second / y->second);
   }
 
  private:
@@ -206,9 +271,13 @@ class RatioReporter : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("RawFault/poll", RawFault, false)->Iterations(50000)->UseRealTime();
   benchmark::RegisterBenchmark("RawFault/spin", RawFault, true)->Iterations(50000)->UseRealTime();
-  benchmark::RegisterBenchmark("RuntimeFault/poll", RuntimeFault, prescient::FaultLoopMode::kPoll)->Iterations(50000)->UseRealTime();
-  benchmark::RegisterBenchmark("RuntimeFault/spin", RuntimeFault, prescient::FaultLoopMode::kSpin)->Iterations(50000)->UseRealTime();
-  benchmark::RegisterBenchmark("RuntimeFault/hybrid", RuntimeFault, prescient::FaultLoopMode::kHybrid)->Iterations(50000)->UseRealTime();
+  benchmark::RegisterBenchmark("RawFault/signal", RawSignalFault)->Iterations(50000)->UseRealTime();
+  using prescient::FaultLoopMode;
+  using prescient::FaultPath;
+  benchmark::RegisterBenchmark("RuntimeFault/poll", RuntimeFault, FaultPath::kThread, FaultLoopMode::kPoll)->Iterations(50000)->UseRealTime();
+  benchmark::RegisterBenchmark("RuntimeFault/spin", RuntimeFault, FaultPath::kThread, FaultLoopMode::kSpin)->Iterations(50000)->UseRealTime();
+  benchmark::RegisterBenchmark("RuntimeFault/hybrid", RuntimeFault, FaultPath::kThread, FaultLoopMode::kHybrid)->Iterations(50000)->UseRealTime();
+  benchmark::RegisterBenchmark("RuntimeFault/signal", RuntimeFault, FaultPath::kSignal, FaultLoopMode::kHybrid)->Iterations(50000)->UseRealTime();
   for (const char* prefetch : {"none", "readahead"}) {
     for (bool random : {false, true}) {
       std::string name = fmt::format("Scan/{}/{}", random ? "random" : "sequential", prefetch);

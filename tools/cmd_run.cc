@@ -92,6 +92,10 @@ Status BuildConfig(const RunArgs& a, RunConfig* c) {
   if (!ParseFaultLoopMode(a.fault_loop, &mode))
     return Status::InvalidArgument(fmt::format("--fault-loop {} is not a mode; choose poll, spin or hybrid", a.fault_loop));
   c->fault_loop = a.fault_loop;
+  FaultPath path;
+  if (!ParseFaultPath(a.fault_path, &path))
+    return Status::InvalidArgument(fmt::format("--fault-path {} is not a path; choose auto, signal or thread", a.fault_path));
+  c->fault_path = a.fault_path;
   PrefetchInstall install;
   if (!ResolvePrefetchInstall(a.prefetch_install, !a.memnodes.empty(), a.prefetch, &install))
     return Status::InvalidArgument(fmt::format("--prefetch-install {} is not a mode; choose auto, map or stage", a.prefetch_install));
@@ -201,7 +205,11 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->add_option("--report", args->report, "Write the JSON report to FILE");
   cmd->add_option("--prefetch", args->prefetch, "Prefetch policy: " + PrefetcherNames())->capture_default_str();
   AddModelFlags(cmd, &args->model, &args->lookahead, &args->no_hybrid);
-  cmd->add_option("--fault-loop", args->fault_loop, "How the fault thread waits: poll, spin or hybrid")->capture_default_str();
+  cmd->add_option("--fault-path", args->fault_path,
+                  "Who serves a fault: signal (the faulting thread itself, in a SIGBUS handler), thread (a fault thread), "
+                  "auto (signal where the kernel offers it)")
+      ->capture_default_str();
+  cmd->add_option("--fault-loop", args->fault_loop, "How the fault thread waits (--fault-path thread): poll, spin or hybrid")->capture_default_str();
   cmd->add_option("--prefetch-install", args->prefetch_install,
                   "Where prefetched pages wait: map (mapped at once), stage (unmapped until touched, so every hit is seen), "
                   "auto (stage for the classic policies with --memnode, map otherwise)")

@@ -33,6 +33,19 @@ class FaultObserver;
 enum class FaultLoopMode { kPoll, kSpin, kHybrid };
 bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode);
 
+// Which thread serves a fault (D105).
+//   kThread: a fault thread reads userfaultfd messages, serves them and wakes
+//            the faulting thread: a cross-thread round trip per fault.
+//   kSignal: the kernel raises SIGBUS in the faulting thread itself
+//            (UFFD_FEATURE_SIGBUS), which serves its own fault in the handler
+//            (runtime/signal_faults.h); threads fault in parallel. A system
+//            call that touches a non-resident page gets EFAULT instead of a
+//            fault, so callers must pin such buffers first (Region::pin).
+//   kAuto:   kSignal where the kernel offers it, else kThread.
+enum class FaultPath { kAuto, kThread, kSignal };
+bool ParseFaultPath(const std::string& text, FaultPath* path);
+const char* FaultPathName(FaultPath path);
+
 // Where a prefetched page waits for its first touch (D67).
 //   kMap:   mapped at once; the touch costs nothing, and the policy learns
 //           of it only if the page is written (a write-protect fault).
@@ -49,7 +62,8 @@ struct RegionOptions {
   // local_fraction of the footprint: the high-water mark of populated pages.
   size_t local_bytes = 0;
   double local_fraction = 1.0;
-  FaultLoopMode loop = FaultLoopMode::kHybrid;
+  FaultPath fault_path = FaultPath::kThread;
+  FaultLoopMode loop = FaultLoopMode::kHybrid;  // kThread's loop
   int spin_us = 50;
   int fault_threads = 1;
   size_t evict_batch_pages = 32;   // pages written back per batched request
@@ -120,7 +134,9 @@ struct RegionStats {
   uint64_t footprint_pages = 0;    // populated pages: resident or held by the backend
   uint64_t peak_footprint_pages = 0;
   uint64_t budget_pages = 0;       // the budget in force now
-  LatencySummary fault_latency;    // fault message read -> page installed
+  LatencySummary fault_latency;    // fault seen (message read, or signal taken) -> page installed
+  FaultPath fault_path = FaultPath::kThread;  // the path that ran (never kAuto)
+  uint64_t pinned_waits = 0;       // evictions put off because a system call had the page pinned
 };
 
 class Region {
@@ -139,6 +155,18 @@ class Region {
   // Forgets the contents of the whole pages inside [addr, addr + len): local
   // copies are dropped, the backend is told, and the next touch reads zeros.
   Status discard(void* addr, size_t len);
+
+  // Makes the whole pages under [addr, addr + len) resident, writable when
+  // `for_write`, and keeps them from eviction until unpin() of the same
+  // range: what a system call that reads or writes managed memory from the
+  // kernel needs on the signal path, where a page that is not mapped gives
+  // EFAULT instead of a fault. Pins at most a quarter of the budget (and at
+  // least 64 pages); returns how many bytes from `addr` it pinned. On the
+  // thread path the kernel's own accesses fault as usual: returns `len` and
+  // does nothing.
+  size_t pin(const void* addr, size_t len, bool for_write);
+  void unpin(const void* addr, size_t len);
+  FaultPath fault_path() const;
 
   // Writes back every dirty page and drops every resident page, as if the
   // budget were zero for a moment. For benchmarks and tests that need pages

@@ -201,6 +201,8 @@ __attribute__((constructor)) void StartAtLoad() { Start(); }
 
 }  // namespace
 
+Region* ManagedRegion() { return g_run != nullptr && !InForkedChild() ? g_run->region : nullptr; }
+
 void ReportIfRoot() {
   // Forked children (and anything else that is not the process `prescient
   // run` started) share the environment but not the run.

@@ -167,6 +167,7 @@ bool Evictor::Choose(Batch* batch) {
     // An empty inactive list is refilled from the oldest active pages.
     if (entries.empty() && Demote(core_->options().evict_batch_pages) > 0) continue;
     if (entries.empty()) return false;
+    size_t pinned = 0;
     for (const ResidencyEntry& e : entries) {
       PageWord w = table.Load(e.page);
       // A stale entry (page freed, or evicted and installed again) is skipped.
@@ -180,6 +181,11 @@ bool Evictor::Choose(Batch* batch) {
         // Once Evicting, a clean page's writers wait until it has left (a
         // dirty page's writes land before the copy that write-protects it).
         if (table.Cas(e.page, &w, w.with_state(PageState::kEvicting))) {
+          if (core_->Pinned(e.page)) {
+            KeepPinned(e.page, w.state(), e.generation);
+            ++pinned;
+            break;
+          }
           const bool dirty = w.state() == PageState::kDirty;
           (dirty ? batch->dirty : clean).push_back(e.page);
           if (w.state() == PageState::kStaged) staged.push_back(e.page);
@@ -188,6 +194,9 @@ bool Evictor::Choose(Batch* batch) {
         }
       }
     }
+    // Everything this pass found is pinned by system calls in progress: let
+    // the caller overshoot briefly rather than go round the queue for ever.
+    if (pinned == entries.size() && clean.empty() && batch->dirty.empty()) return false;
   }
   core_->BeginEvicting(clean.size() + batch->dirty.size());
   // Every victim leaves the mapping now, so a touch from here on faults as it
@@ -203,6 +212,17 @@ bool Evictor::Choose(Batch* batch) {
   if (!CopyOut(batch) || !DropRanges(clean) || !DropRanges(batch->dirty)) return false;
   Publish(clean, /*written_back=*/false);
   return true;
+}
+
+void Evictor::KeepPinned(uint64_t page, PageState state, uint32_t generation) {
+  PageStateTable& table = core_->table();
+  PageWord w = table.Load(page);
+  while (!table.Cas(page, &w, w.with_state(state).clear(PageWord::kWaiter))) {
+  }
+  if (w.has(PageWord::kWaiter)) core_->WakePage(page);
+  // To the back of the line, as Linux rotates a page it finds in use.
+  core_->inactive().Push(page, generation);
+  core_->counters().pinned_waits.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Evictor::CopyOut(Batch* batch) {

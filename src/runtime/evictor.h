@@ -62,6 +62,9 @@ class Evictor {
   // publishes the clean ones and leaves the dirty ones, with their contents,
   // in *batch. False if nothing could be chosen.
   bool Choose(Batch* batch);
+  // Returns a page Choose took into Evicting, but found pinned, to `state`
+  // and to the back of the inactive list.
+  void KeepPinned(uint64_t page, PageState state, uint32_t generation);
   // Chooses one batch and retires it on the calling thread; false if nothing
   // could be chosen.
   bool EvictOneBatch();

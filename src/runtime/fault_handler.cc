@@ -28,6 +28,7 @@ FaultHandler::~FaultHandler() {
 }
 
 Status FaultHandler::Start() {
+  if (core_->signal_path()) return AttachSignalFaults(core_->base(), core_->pages() << kPageShift, this);
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) return Status::FromErrno("eventfd", errno);
   int n = std::max(1, core_->options().fault_threads);
@@ -37,6 +38,7 @@ Status FaultHandler::Start() {
 
 void FaultHandler::Stop() {
   if (stop_.exchange(true)) return;
+  if (core_->signal_path()) return DetachSignalFaults(this);
   uint64_t one = 1;
   if (stop_fd_ >= 0) {
     ssize_t ignored = write(stop_fd_, &one, sizeof(one));
@@ -95,6 +97,10 @@ void FaultHandler::HandleBatch(const uffd_msg* msgs, size_t count) {
       OnMissing(page, (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0, m.arg.pagefault.feat.ptid, &pending);
     }
   }
+  ServePending(pending, start_ns);
+}
+
+void FaultHandler::ServePending(const std::vector<Pending>& pending, uint64_t start_ns) {
   if (pending.empty()) {
     // Only hits (staged pages touched, prefetches caught in flight, first
     // writes): the policy acts on them now, not at the next demand fault.
@@ -102,6 +108,9 @@ void FaultHandler::HandleBatch(const uffd_msg* msgs, size_t count) {
     return;
   }
   evictor_->MakeRoom(0);
+  // On the signal path nobody sleeps in the kernel; the install wakes
+  // whoever waits on the page's futex.
+  const bool wake_by_copy = !core_->signal_path();
 
   // Submit the reads first, so zero-fills and inference overlap the transfer.
   thread_local std::vector<std::byte> buffer(kMaxMessages * kPageSize);
@@ -118,7 +127,7 @@ void FaultHandler::HandleBatch(const uffd_msg* msgs, size_t count) {
   for (const Pending& p : pending) {
     if (!p.was_empty) continue;
     // A zero page installed writable on a write fault saves a second fault.
-    st = core_->Install(p.page, kZeroPage, /*dirty=*/p.write, /*backed=*/false, /*prefetched=*/false, /*wake_now=*/true);
+    st = core_->Install(p.page, kZeroPage, /*dirty=*/p.write, /*backed=*/false, /*prefetched=*/false, wake_by_copy);
     if (!st.ok()) return core_->Fatal(st);
     core_->fault_latency().Record(NowNanos() - start_ns);
   }
@@ -137,7 +146,7 @@ void FaultHandler::HandleBatch(const uffd_msg* msgs, size_t count) {
     for (size_t i = 0; i < pending.size(); ++i) {
       const Pending& p = pending[i];
       if (p.was_empty) continue;
-      st = core_->Install(p.page, buffer.data() + i * kPageSize, /*dirty=*/p.write, /*backed=*/true, /*prefetched=*/false, /*wake_now=*/true);
+      st = core_->Install(p.page, buffer.data() + i * kPageSize, /*dirty=*/p.write, /*backed=*/true, /*prefetched=*/false, wake_by_copy);
       if (!st.ok()) return core_->Fatal(st);
       core_->fault_latency().Record(NowNanos() - start_ns);
     }
@@ -162,7 +171,7 @@ void FaultHandler::OnMissing(uint64_t page, bool write, uint32_t thread_id, std:
     if (s == PageState::kStaged) {
       // A staged prefetch's first touch: the hit the policy should see.
       if (!table.Cas(page, &w, w.with_state(PageState::kFetching).clear(PageWord::kPrefetched))) continue;
-      Status st = core_->InstallStaged(page, /*dirty=*/write, /*wake_now=*/true);
+      Status st = core_->InstallStaged(page, /*dirty=*/write, /*wake_now=*/!core_->signal_path());
       if (!st.ok()) return core_->Fatal(st);
       core_->NotePrefetchHit(page);
       return;
@@ -170,7 +179,7 @@ void FaultHandler::OnMissing(uint64_t page, bool write, uint32_t thread_id, std:
     if (IsMapped(s)) {
       // Installed after this fault was raised: the access just needs a retry.
       if (w.has(PageWord::kPrefetched) && table.Cas(page, &w, w.clear(PageWord::kPrefetched))) core_->NotePrefetchHit(page);
-      core_->WakePage(page);
+      RetryFaulter(page);
       return;
     }
     // Someone else owns the page right now; its owner wakes us when done. A
@@ -210,7 +219,7 @@ void FaultHandler::OnWriteProtect(uint64_t page, uint32_t thread_id) {
     PageState s = w.state();
     if (s == PageState::kClean) {
       if (!table.Cas(page, &w, w.with_state(PageState::kUnprotecting))) continue;
-      Status st = core_->uffd().WriteProtect(core_->PageAddress(page), kPageSize, /*protect=*/false, /*wake=*/true);
+      Status st = core_->uffd().WriteProtect(core_->PageAddress(page), kPageSize, /*protect=*/false, /*wake=*/!core_->signal_path());
       if (!st.ok()) return core_->Fatal(st);
       PageWord before = table.Exchange(page, w.with_state(PageState::kDirty).clear(PageWord::kPrefetched | PageWord::kWaiter));
       if (before.has(PageWord::kPrefetched)) core_->NotePrefetchHit(page);
@@ -224,8 +233,44 @@ void FaultHandler::OnWriteProtect(uint64_t page, uint32_t thread_id) {
       continue;
     }
     // Dirty already, or evicted since: the retry will find its way.
-    core_->WakePage(page);
+    RetryFaulter(page);
     return;
+  }
+}
+
+void FaultHandler::RetryFaulter(uint64_t page) {
+  if (!core_->signal_path()) core_->WakePage(page);
+}
+
+void FaultHandler::ServeSignalFault(uintptr_t address, bool write) {
+  const uint64_t start_ns = NowNanos();
+  static thread_local const uint32_t thread_id = static_cast<uint32_t>(gettid());
+  const uint64_t page = core_->PageOf(address);
+  // A write to a page mapped clean is a write-protect fault; anything else
+  // found mapped was installed since the fault was raised.
+  PageWord w = core_->table().Load(page);
+  if (write && w.state() == PageState::kClean) {
+    OnWriteProtect(page, thread_id);
+  } else if (!IsMapped(w.state())) {
+    thread_local std::vector<Pending> pending;
+    pending.clear();
+    OnMissing(page, write, thread_id, &pending);
+    if (!pending.empty()) ServePending(pending, start_ns);
+  }
+  AwaitOwner(page);
+}
+
+void FaultHandler::AwaitOwner(uint64_t page) {
+  PageStateTable& table = core_->table();
+  PageWord w = table.Load(page);
+  while (IsTransient(w.state())) {
+    // Far memory is lost: stay blocked, as a thread in the kernel would,
+    // rather than retry the access into the same fault for ever.
+    const uint64_t timeout_ns = core_->failed() ? uint64_t{1} << 40 : 50'000'000;
+    if (w.has(PageWord::kWaiter) || table.Cas(page, &w, w.set(PageWord::kWaiter))) {
+      table.WaitWhile(page, w.set(PageWord::kWaiter), timeout_ns);
+    }
+    w = table.Load(page);
   }
 }
 

@@ -1,11 +1,16 @@
-// FaultHandler: the threads that serve userfaultfd messages.
+// FaultHandler: serves missing-page and write-protect faults, on either path
+// (RegionOptions::fault_path).
 //
-// Each thread reads messages in batches. For missing-page faults it takes the
-// pages into Fetching, submits one batched backend read for all of them, and
-// then, while that read is in flight, zero-fills first touches and asks the
-// Prefetcher what comes next. Write-protect faults mark a clean page dirty.
-// A fault on a page some other thread is already moving just records that it
-// waits; that thread wakes it.
+// Thread path: fault threads read userfaultfd messages in batches. For
+// missing-page faults a thread takes the pages into Fetching, submits one
+// batched backend read for all of them, and then, while that read is in
+// flight, zero-fills first touches and asks the Prefetcher what comes next.
+// Write-protect faults mark a clean page dirty. A fault on a page some other
+// thread is already moving just records that it waits; that thread wakes it.
+//
+// Signal path: the faulting thread calls ServeSignalFault from its SIGBUS
+// handler and does the same for its one fault, there and then; a fault on a
+// page someone else owns waits on the page's futex instead of in the kernel.
 #pragma once
 
 #include <linux/userfaultfd.h>
@@ -20,16 +25,18 @@
 #include "runtime/evictor.h"
 #include "runtime/prefetch_worker.h"
 #include "runtime/region_core.h"
+#include "runtime/signal_faults.h"
 
 namespace prescient {
 
-class FaultHandler {
+class FaultHandler : public SignalFaultServer {
  public:
   FaultHandler(RegionCore* core, Evictor* evictor, PrefetchWorker* prefetch, std::unique_ptr<Prefetcher> prefetcher);
   ~FaultHandler();
   Status Start();
   void Stop();
   nlohmann::json prefetcher_stats();
+  void ServeSignalFault(uintptr_t address, bool write) override;
 
  private:
   struct Pending {
@@ -43,6 +50,14 @@ class FaultHandler {
   // Blocks (per the loop mode) until messages may be readable; false on stop.
   bool AwaitMessages(uint64_t last_fault_ns);
   void HandleBatch(const uffd_msg* msgs, size_t count);
+  // Reads or zero-fills the pages this thread took into Fetching, predicts
+  // while the read is in flight, and installs them.
+  void ServePending(const std::vector<Pending>& pending, uint64_t start_ns);
+  // Lets the faulting thread retry its access: wakes it on the thread path;
+  // on the signal path it is this thread, and returning is enough.
+  void RetryFaulter(uint64_t page);
+  // Signal path: blocks while another thread owns `page` (a transient state).
+  void AwaitOwner(uint64_t page);
   // Classifies one missing-page fault; appends to *pending when this thread
   // now owns the page's fetch.
   void OnMissing(uint64_t page, bool write, uint32_t thread_id, std::vector<Pending>* pending);

@@ -16,7 +16,11 @@
 // from losing a write or a wake-up to each other.
 #pragma once
 
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
@@ -91,6 +95,17 @@ class PageStateTable {
   // Sets the word unconditionally (only the owner of a transient state may).
   // Returns the previous word, so the owner sees a waiter bit set meanwhile.
   PageWord Exchange(uint64_t page, PageWord desired) { return {words_[page].exchange(desired.raw, std::memory_order_acq_rel)}; }
+
+  // Blocks while the page's word still equals `seen`, for at most `timeout_ns`:
+  // how a thread that serves its own faults (FaultPath::kSignal) waits for the
+  // owner of a transient state, having set the waiter bit in `seen`. The owner
+  // wakes it with WakeAll. A futex, not a condition variable: it may be
+  // called from a signal handler.
+  void WaitWhile(uint64_t page, PageWord seen, uint64_t timeout_ns) {
+    timespec timeout{static_cast<time_t>(timeout_ns / 1000000000), static_cast<long>(timeout_ns % 1000000000)};
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&words_[page]), FUTEX_WAIT_PRIVATE, seen.raw, &timeout, nullptr, 0);
+  }
+  void WakeAll(uint64_t page) { syscall(SYS_futex, reinterpret_cast<uint32_t*>(&words_[page]), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0); }
 
  private:
   size_t bytes() const { return static_cast<size_t>(pages_) * sizeof(uint32_t); }

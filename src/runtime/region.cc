@@ -25,6 +25,23 @@ bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode) {
   return true;
 }
 
+bool ParseFaultPath(const std::string& text, FaultPath* path) {
+  if (text == "auto") *path = FaultPath::kAuto;
+  else if (text == "thread") *path = FaultPath::kThread;
+  else if (text == "signal") *path = FaultPath::kSignal;
+  else return false;
+  return true;
+}
+
+const char* FaultPathName(FaultPath path) {
+  switch (path) {
+    case FaultPath::kAuto: return "auto";
+    case FaultPath::kThread: return "thread";
+    case FaultPath::kSignal: return "signal";
+  }
+  return "?";
+}
+
 bool ParsePrefetchInstall(const std::string& text, PrefetchInstall* mode) {
   if (text == "map") *mode = PrefetchInstall::kMap;
   else if (text == "stage") *mode = PrefetchInstall::kStage;
@@ -136,6 +153,54 @@ Status Region::discard(void* addr, size_t len) {
   return Status::Ok();
 }
 
+namespace {
+
+// An access that faults the page in if it must: a write, for a page the
+// kernel will write, that leaves the byte as it was even if another thread
+// writes it meanwhile.
+void TouchPage(const std::byte* page, bool write) {
+  auto* byte = const_cast<char*>(reinterpret_cast<const char*>(page));
+  if (write) {
+    __atomic_fetch_add(byte, 0, __ATOMIC_RELAXED);
+  } else {
+    char c = *static_cast<volatile char*>(byte);
+    (void)c;
+  }
+}
+
+}  // namespace
+
+size_t Region::pin(const void* addr, size_t len, bool for_write) {
+  RegionCore& core = impl_->core;
+  if (!core.signal_path() || len == 0) return len;
+  const auto start = reinterpret_cast<uint64_t>(addr);
+  const uint64_t first = core.PageOf(start);
+  const uint64_t limit = std::max<uint64_t>(64, core.BudgetPages() / 4);
+  const uint64_t last = std::min(core.PageOf(start + len - 1), first + limit - 1);  // inclusive
+  for (uint64_t p = first; p <= last; ++p) core.Pin(p);
+  PageStateTable& table = core.table();
+  for (uint64_t p = first; p <= last && !core.failed(); ++p) {
+    // Pinned first, then found mapped: from here the evictor sees the pin.
+    while (true) {
+      PageState s = table.Load(p).state();
+      if (s == PageState::kDirty || (s == PageState::kClean && !for_write)) break;
+      TouchPage(core.PageAddress(p), for_write);
+      if (IsTransient(table.Load(p).state())) sched_yield();  // an evictor backing off from our pin
+    }
+  }
+  const uint64_t pinned_end = (last + 1) << kPageShift;
+  return std::min<uint64_t>(len, reinterpret_cast<uint64_t>(core.base()) + pinned_end - start);
+}
+
+void Region::unpin(const void* addr, size_t len) {
+  RegionCore& core = impl_->core;
+  if (!core.signal_path() || len == 0) return;
+  const auto start = reinterpret_cast<uint64_t>(addr);
+  for (uint64_t p = core.PageOf(start); p <= core.PageOf(start + len - 1); ++p) core.Unpin(p);
+}
+
+FaultPath Region::fault_path() const { return impl_->core.fault_path(); }
+
 Status Region::evict_all() {
   impl_->evictor.EvictAll();
   return impl_->core.failed() ? Status::Unavailable("the region's backend failed") : Status::Ok();
@@ -160,6 +225,8 @@ RegionStats Region::stats() const {
   s.stage_peak_pages = core.stage().enabled() ? core.stage().peak_in_use() : 0;
   s.prefetch_install = core.options().prefetch_install;
   s.prefetch_late = c.prefetch_late.load();
+  s.pinned_waits = c.pinned_waits.load();
+  s.fault_path = core.fault_path();
   s.resident_pages = core.ResidentPages();
   s.peak_resident_pages = core.PeakResidentPages();
   s.footprint_pages = core.FootprintPages();

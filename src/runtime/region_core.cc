@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/signal_faults.h"
+
 namespace prescient {
 
 namespace {
@@ -40,6 +42,7 @@ RegionCore::RegionCore(const RegionOptions& options, std::unique_ptr<Backend> ba
 RegionCore::~RegionCore() {
   if (base_) munmap(base_, pages_ << kPageShift);
   if (last_eviction_) munmap(last_eviction_, pages_ * sizeof(LastEviction));
+  if (pins_) munmap(pins_, pages_ * sizeof(uint16_t));
 }
 
 Status RegionCore::Init() {
@@ -58,8 +61,15 @@ Status RegionCore::Init() {
   void* stamps = mmap(nullptr, pages_ * sizeof(LastEviction), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stamps == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the eviction stamps");
   last_eviction_ = static_cast<LastEviction*>(stamps);
+  void* pins = mmap(nullptr, pages_ * sizeof(uint16_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (pins == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the pin counts");
+  pins_ = static_cast<uint16_t*>(pins);
   if (options_.prefetch_install == PrefetchInstall::kStage) PRESCIENT_RETURN_IF_ERROR(stage_.Init(pages_, options_.stage_slots));
-  PRESCIENT_RETURN_IF_ERROR(uffd_.Open());
+  fault_path_ = options_.fault_path;
+  if (fault_path_ == FaultPath::kAuto) fault_path_ = KernelOffersSignalFaults() ? FaultPath::kSignal : FaultPath::kThread;
+  if (fault_path_ == FaultPath::kSignal && !KernelOffersSignalFaults())
+    return Status::Unavailable("this kernel's userfaultfd lacks UFFD_FEATURE_SIGBUS (Linux >= 4.14); use the thread fault path");
+  PRESCIENT_RETURN_IF_ERROR(uffd_.Open(signal_path()));
   return uffd_.Register(base_, pages_ << kPageShift);
 }
 
@@ -159,6 +169,7 @@ void RegionCore::AbandonFetch(uint64_t page, bool was_empty) {
 }
 
 void RegionCore::WakePage(uint64_t page) {
+  if (signal_path()) return table_.WakeAll(page);
   Status st = uffd_.Wake(PageAddress(page), kPageSize);
   if (!st.ok()) Fatal(st);
 }

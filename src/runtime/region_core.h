@@ -34,16 +34,21 @@ struct RegionCounters {
   std::atomic<uint64_t> prefetch_writable{0};
   std::atomic<uint64_t> prefetch_used{0};
   std::atomic<uint64_t> prefetch_late{0};
+  std::atomic<uint64_t> pinned_waits{0};
 };
 
 class RegionCore {
  public:
   RegionCore(const RegionOptions& options, std::unique_ptr<Backend> backend);
   ~RegionCore();
-  // Reserves the range and registers it with userfaultfd.
+  // Reserves the range and registers it with userfaultfd, resolving the
+  // fault path (options().fault_path may be kAuto; fault_path() never is).
   Status Init();
 
   const RegionOptions& options() const { return options_; }
+  FaultPath fault_path() const { return fault_path_; }
+  // Faulting threads serve their own faults and wait on futexes, not in the kernel.
+  bool signal_path() const { return fault_path_ == FaultPath::kSignal; }
   std::byte* base() const { return base_; }
   uint64_t pages() const { return pages_; }
   std::byte* PageAddress(uint64_t page) const { return base_ + (page << kPageShift); }
@@ -114,8 +119,19 @@ class RegionCore {
 
   // Returns a page held in Fetching to its previous state after a failed read.
   void AbandonFetch(uint64_t page, bool was_empty);
-  // Wakes threads blocked on `page`; failures are fatal.
+  // Wakes threads blocked on `page` (in the kernel, or on its futex on the
+  // signal path); failures are fatal.
   void WakePage(uint64_t page);
+
+  // --- Pins. A pinned page is not chosen for eviction: a system call that
+  // reads or writes it from the kernel needs it mapped throughout, since on
+  // the signal path the kernel cannot fault it in (Region::pin). Counted, as
+  // several threads may pin one page.
+  void Pin(uint64_t page) { std::atomic_ref<uint16_t>(pins_[page]).fetch_add(1, std::memory_order_seq_cst); }
+  void Unpin(uint64_t page) { std::atomic_ref<uint16_t>(pins_[page]).fetch_sub(1, std::memory_order_seq_cst); }
+  // Read after the evictor has taken the page into Evicting: a pin taken
+  // before that is seen here, and a pinner that comes later sees Evicting.
+  bool Pinned(uint64_t page) const { return std::atomic_ref<uint16_t>(pins_[page]).load(std::memory_order_seq_cst) != 0; }
 
   // A prefetched page was used. Recorded here (from any runtime thread) and
   // handed to the single-threaded Prefetcher by the fault handler.
@@ -147,6 +163,8 @@ class RegionCore {
     uint8_t dirty;
   };
   LastEviction* last_eviction_ = nullptr;  // per page
+  uint16_t* pins_ = nullptr;               // per page
+  FaultPath fault_path_ = FaultPath::kThread;
   RegionCounters counters_;
   LatencyHistogram fault_latency_;
   uint64_t fixed_budget_pages_ = 0;

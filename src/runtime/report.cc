@@ -43,6 +43,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["prefetch_used"] = s.prefetch_used;
   j["prefetch_staged"] = s.prefetch_staged;
   j["prefetch_writable"] = s.prefetch_writable;
+  j["pinned_waits"] = s.pinned_waits;
   j["stage_peak_bytes"] = PageBytes(s.stage_peak_pages);
   j["budget_bytes"] = PageBytes(s.budget_pages);
   j["resident_bytes"] = PageBytes(s.resident_pages);
@@ -60,6 +61,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   if (r.prefetcher.contains("future_map_bytes") && s.peak_footprint_pages > 0)
     j["prefetcher"]["future_map_fraction"] = r.prefetcher["future_map_bytes"].get<double>() / static_cast<double>(PageBytes(s.peak_footprint_pages));
   j["fault_loop"] = r.fault_loop;
+  j["fault_path"] = FaultPathName(r.region.fault_path);
   j["prefetch_install"] = PrefetchInstallName(s.prefetch_install);
   j["backend"] = r.backend_description;
   j["backend_stats"] = {{"read_requests", r.backend.read_requests},   {"write_requests", r.backend.write_requests},
@@ -87,6 +89,7 @@ std::string FormatReportSummary(const RunReport& r) {
   out += fmt::format("prescient: {:.2f} s, {} managed of {} peak heap ({:.1f}% managed), local budget {}, {}\n", r.wall_s,
                      FormatBytes(r.heap.peak_managed_bytes), FormatBytes(r.heap.peak_total_bytes), r.heap.ManagedFraction() * 100,
                      budget, r.backend_description);
+  out += fmt::format("prescient: faults served by the {} path\n", s.fault_path == FaultPath::kSignal ? "signal (on the faulting thread)" : "fault-thread");
   out += fmt::format("prescient: {} demand faults ({} zero-fill), fault latency p50 {:.1f} us p99 {:.1f} us; {} pages fetched, {} written back, {} evicted\n",
                      s.demand_faults, s.zero_fills, s.fault_latency.p50_us, s.fault_latency.p99_us, s.pages_fetched, s.pages_written_back,
                      s.pages_evicted);

@@ -55,6 +55,11 @@ Status RunConfigFromEnv(RunConfig* config) {
       return Status::InvalidArgument(fmt::format("{}={}: expected poll, spin or hybrid", kEnvFaultLoop, v));
     c.fault_loop = v;
   }
+  if (const char* v = Get(kEnvFaultPath)) {
+    FaultPath path;
+    if (!ParseFaultPath(v, &path)) return Status::InvalidArgument(fmt::format("{}={}: expected auto, signal or thread", kEnvFaultPath, v));
+    c.fault_path = v;
+  }
   if (const char* v = Get(kEnvPrefetchInstall)) {
     PrefetchInstall mode;
     if (!ResolvePrefetchInstall(v, !c.memnodes.empty(), c.prefetch, &mode))
@@ -108,6 +113,7 @@ std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
   put(kEnvLookahead, std::to_string(c.lookahead));
   put(kEnvHybrid, c.hybrid ? "1" : "0");
   put(kEnvFaultLoop, c.fault_loop);
+  put(kEnvFaultPath, c.fault_path);
   put(kEnvPrefetchInstall, c.prefetch_install);
   put(kEnvMinAlloc, std::to_string(c.min_alloc_bytes));
   put(kEnvReserve, std::to_string(c.reserve_bytes));
@@ -130,6 +136,11 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   o.local_fraction = config.local_fraction;
   if (!ParseFaultLoopMode(config.fault_loop, &o.loop))
     return Status::InvalidArgument(fmt::format("unknown fault loop '{}'; expected poll, spin or hybrid", config.fault_loop));
+  if (!ParseFaultPath(config.fault_path, &o.fault_path))
+    return Status::InvalidArgument(fmt::format("unknown fault path '{}'; expected auto, signal or thread", config.fault_path));
+  // A trace stamps each event with the faulting thread's CPU time, read while
+  // that thread is blocked; a signal handler would add its own work to it.
+  if (!config.trace_path.empty()) o.fault_path = FaultPath::kThread;
   o.prefetch = config.prefetch;
   if (!ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), config.prefetch, &o.prefetch_install))
     return Status::InvalidArgument(fmt::format("unknown prefetch install '{}'; expected auto, map or stage", config.prefetch_install));

@@ -26,6 +26,7 @@ inline constexpr char kEnvToken[] = "PRESCIENT_TOKEN";
 inline constexpr char kEnvReport[] = "PRESCIENT_REPORT";                 // JSON report path
 inline constexpr char kEnvPrefetch[] = "PRESCIENT_PREFETCH";             // policy name
 inline constexpr char kEnvFaultLoop[] = "PRESCIENT_FAULT_LOOP";          // poll | spin | hybrid
+inline constexpr char kEnvFaultPath[] = "PRESCIENT_FAULT_PATH";          // auto | signal | thread
 inline constexpr char kEnvPrefetchInstall[] = "PRESCIENT_PREFETCH_INSTALL";  // auto | map | stage
 inline constexpr char kEnvMinAlloc[] = "PRESCIENT_MIN_ALLOC";            // smallest managed allocation
 inline constexpr char kEnvReserve[] = "PRESCIENT_RESERVE";               // virtual size of the region
@@ -59,6 +60,7 @@ struct RunConfig {
   int lookahead = kDefaultLookahead;
   bool hybrid = true;
   std::string fault_loop = "hybrid";
+  std::string fault_path = "auto";
   // map, stage, or auto: stage for the classic policies when far memory is
   // on memory nodes, map otherwise (D67).
   std::string prefetch_install = "auto";

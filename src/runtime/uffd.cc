@@ -19,9 +19,11 @@ Userfaultfd::~Userfaultfd() {
   if (fd_ >= 0) close(fd_);
 }
 
-Status Userfaultfd::Open() {
-  // /dev/userfaultfd works when the sysctl forbids unprivileged syscall use;
-  // the syscall is the fallback for kernels before 6.1.
+namespace {
+
+// /dev/userfaultfd works when the sysctl forbids unprivileged syscall use;
+// the syscall is the fallback for kernels before 6.1.
+int OpenFd() {
   int fd = -1;
   int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
   if (dev >= 0) {
@@ -29,11 +31,30 @@ Status Userfaultfd::Open() {
     close(dev);
   }
   if (fd < 0) fd = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  return fd;
+}
+
+}  // namespace
+
+uint64_t Userfaultfd::AvailableFeatures() {
+  // A handshake asking for nothing answers with everything offered; it uses
+  // up the descriptor, so it gets one of its own.
+  int fd = OpenFd();
+  if (fd < 0) return 0;
+  uffdio_api api{};
+  api.api = UFFD_API;
+  uint64_t features = ioctl(fd, UFFDIO_API, &api) == 0 ? api.features : 0;
+  close(fd);
+  return features;
+}
+
+Status Userfaultfd::Open(bool sigbus) {
+  int fd = OpenFd();
   if (fd < 0)
     return Status::FromErrno("cannot open userfaultfd (needs Linux >= 5.7, and root or vm.unprivileged_userfaultfd=1)", errno);
   uffdio_api api{};
   api.api = UFFD_API;
-  api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_THREAD_ID;
+  api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_THREAD_ID | (sigbus ? UFFD_FEATURE_SIGBUS : 0);
   if (ioctl(fd, UFFDIO_API, &api) != 0) {
     int err = errno;
     close(fd);

@@ -1,7 +1,8 @@
 // Userfaultfd: the few userfaultfd(2) operations the runtime needs, as
 // Status-returning calls. Opened non-blocking, with write-protect faults and
-// the faulting thread's id enabled; no non-cooperative events, so the
-// runtime's own madvise() calls never generate messages that must be read.
+// the faulting thread's id enabled, and optionally SIGBUS in place of
+// messages (signal_faults.h); no non-cooperative events, so the runtime's own
+// madvise() calls never generate messages that must be read.
 #pragma once
 
 #include <linux/userfaultfd.h>
@@ -20,7 +21,11 @@ class Userfaultfd {
   Userfaultfd(const Userfaultfd&) = delete;
   Userfaultfd& operator=(const Userfaultfd&) = delete;
 
-  Status Open();
+  // With `sigbus`, faults raise SIGBUS in the faulting thread instead of
+  // queueing a message.
+  Status Open(bool sigbus);
+  // The features this kernel's userfaultfd offers (0 if it has none).
+  static uint64_t AvailableFeatures();
   int fd() const { return fd_; }
 
   // Registers [addr, addr+len) for missing-page and write-protect faults.

@@ -1,6 +1,6 @@
 // The runtime under many faulting threads, with the embedded store: every
-// byte must survive eviction, write-back and refetch, at several budgets and
-// under every fault-loop mode and prefetcher.
+// byte must survive eviction, write-back and refetch, at several budgets,
+// on both fault paths and under every fault-loop mode and prefetcher.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -41,9 +41,10 @@ struct Case {
   const char* loop;
   const char* prefetch;
   const char* install = "map";
+  const char* path = "thread";
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.local_pct << "% " << c.loop << " " << c.prefetch << " " << c.install; }
+void PrintTo(const Case& c, std::ostream* os) { *os << c.local_pct << "% " << c.path << " " << c.loop << " " << c.prefetch << " " << c.install; }
 
 class RegionStress : public ::testing::TestWithParam<Case> {};
 
@@ -54,12 +55,14 @@ TEST_P(RegionStress, EveryByteSurvivesEvictionAndWriteBack) {
   ASSERT_TRUE(ParseFaultLoopMode(c.loop, &options.loop));
   options.prefetch = c.prefetch;
   ASSERT_TRUE(ParsePrefetchInstall(c.install, &options.prefetch_install));
+  ASSERT_TRUE(ParseFaultPath(c.path, &options.fault_path));
   StressOptions stress;
   stress.pages = kPages;
   std::optional<RegionStats> stats = StressNewRegion(options, stress);
   ASSERT_TRUE(stats);
 
   const RegionStats& s = *stats;
+  EXPECT_EQ(FaultPathName(s.fault_path), std::string(c.path));
   EXPECT_GT(s.demand_faults, 0u);
   EXPECT_GT(s.pages_evicted, 0u);
   EXPECT_GT(s.pages_written_back, 0u);
@@ -78,10 +81,13 @@ INSTANTIATE_TEST_SUITE_P(Budgets, RegionStress,
                          ::testing::Values(Case{10, "hybrid", "none"}, Case{25, "hybrid", "none"}, Case{50, "hybrid", "none"},
                                            Case{25, "poll", "none"}, Case{25, "spin", "none"}, Case{25, "hybrid", "readahead"},
                                            Case{10, "poll", "readahead"}, Case{25, "hybrid", "readahead", "stage"},
-                                           Case{10, "poll", "readahead", "stage"}),
+                                           Case{10, "poll", "readahead", "stage"}, Case{10, "hybrid", "none", "map", "signal"},
+                                           Case{25, "hybrid", "none", "map", "signal"}, Case{50, "hybrid", "none", "map", "signal"},
+                                           Case{25, "hybrid", "readahead", "map", "signal"}, Case{10, "hybrid", "readahead", "stage", "signal"}),
                          [](const auto& info) {
-                           return std::to_string(info.param.local_pct) + "pct_" + info.param.loop + "_" + info.param.prefetch +
-                                  (std::string(info.param.install) == "map" ? "" : std::string("_") + info.param.install);
+                           const std::string path = info.param.path;
+                           return std::to_string(info.param.local_pct) + "pct_" + (path == "signal" ? "signal" : info.param.loop) + "_" +
+                                  info.param.prefetch + (std::string(info.param.install) == "map" ? "" : std::string("_") + info.param.install);
                          });
 
 TEST(Region, SequentialScanWithReadaheadPrefetchesAndUsesPages) {

@@ -19,13 +19,14 @@ using testing::Memnode;
 
 constexpr uint64_t kPages = 8192;
 
-void StressThrough(const std::string& memnodes, int local_pct) {
+void StressThrough(const std::string& memnodes, int local_pct, FaultPath path) {
   Status st;
   auto backend = MakeBackend(memnodes, TcpOptions{}, LinkModel{}, &st);
   ASSERT_NE(backend, nullptr) << st.ToString();
   RegionOptions options;
   options.reserve_bytes = size_t{1} << 30;
   options.local_bytes = kPages * kPageSize * static_cast<uint64_t>(local_pct) / 100;
+  options.fault_path = path;
   auto region = Region::Create(options, std::move(backend), &st);
   ASSERT_NE(region, nullptr) << st.ToString();
   testing::StressOptions stress;
@@ -40,20 +41,23 @@ void StressThrough(const std::string& memnodes, int local_pct) {
   EXPECT_GT(region->backend().stats().bytes_sent, 0u);
 }
 
-class RegionOverMemnode : public ::testing::TestWithParam<int> {};
+class RegionOverMemnode : public ::testing::TestWithParam<std::tuple<int, FaultPath>> {};
 
 TEST_P(RegionOverMemnode, EveryByteSurvives) {
   Memnode node;
-  StressThrough(node.endpoint(), GetParam());
+  StressThrough(node.endpoint(), std::get<0>(GetParam()), std::get<1>(GetParam()));
 }
 
 TEST_P(RegionOverMemnode, EveryByteSurvivesShardedOverTwoNodes) {
   Memnode a, b;
-  StressThrough(a.endpoint() + "," + b.endpoint(), GetParam());
+  StressThrough(a.endpoint() + "," + b.endpoint(), std::get<0>(GetParam()), std::get<1>(GetParam()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Budgets, RegionOverMemnode, ::testing::Values(10, 25, 50),
-                         [](const auto& info) { return std::to_string(info.param) + "pct"; });
+INSTANTIATE_TEST_SUITE_P(Budgets, RegionOverMemnode,
+                         ::testing::Combine(::testing::Values(10, 25, 50), ::testing::Values(FaultPath::kThread, FaultPath::kSignal)),
+                         [](const auto& info) {
+                           return std::to_string(std::get<0>(info.param)) + "pct_" + FaultPathName(std::get<1>(info.param));
+                         });
 
 TEST(RegionOverMemnode, NodeKilledMidRunEndsTheProgramWithItsName) {
   Memnode node;
