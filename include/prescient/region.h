@@ -116,6 +116,7 @@ struct LatencySummary {
 struct RegionStats {
   uint64_t demand_faults = 0;      // missing-page faults that started a read or zero-fill (waits on one in flight are not)
   uint64_t zero_fills = 0;         // of which: first touch, served without a read
+  uint64_t zero_filled_ahead = 0;  // pages mapped to the zero page beside a first touch (D106), never faulted on
   uint64_t write_protect_faults = 0;  // first write to a clean resident page
   uint64_t pages_fetched = 0;      // pages read from the backend (demand + prefetch)
   uint64_t pages_written_back = 0;

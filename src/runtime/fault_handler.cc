@@ -126,9 +126,12 @@ void FaultHandler::ServePending(const std::vector<Pending>& pending, uint64_t st
   }
   for (const Pending& p : pending) {
     if (!p.was_empty) continue;
-    // A zero page installed writable on a write fault saves a second fault.
-    st = core_->Install(p.page, kZeroPage, /*dirty=*/p.write, /*backed=*/false, /*prefetched=*/false, wake_by_copy);
+    // A zero page installed writable on a write fault saves a second fault;
+    // where nothing is ever evicted, a clean page would save nothing (D106).
+    const bool fill_ahead = core_->FillsZeroAhead();
+    st = core_->Install(p.page, kZeroPage, /*dirty=*/p.write || fill_ahead, /*backed=*/false, /*prefetched=*/false, wake_by_copy);
     if (!st.ok()) return core_->Fatal(st);
+    if (fill_ahead) core_->FillZeroAhead(p.page + 1, RegionCore::kZeroFillAhead);
     core_->fault_latency().Record(NowNanos() - start_ns);
   }
   core_->counters().zero_fills.fetch_add(pending.size() - reads.size(), std::memory_order_relaxed);

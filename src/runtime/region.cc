@@ -212,6 +212,7 @@ RegionStats Region::stats() const {
   RegionStats s;
   s.demand_faults = c.demand_faults.load();
   s.zero_fills = c.zero_fills.load();
+  s.zero_filled_ahead = c.zero_filled_ahead.load();
   s.write_protect_faults = c.write_protect_faults.load();
   s.pages_fetched = c.pages_fetched.load();
   s.pages_written_back = c.pages_written_back.load();

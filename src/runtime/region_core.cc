@@ -135,6 +135,39 @@ Status RegionCore::Install(uint64_t page, const std::byte* data, bool dirty, boo
   return Status::Ok();
 }
 
+bool RegionCore::FillsZeroAhead() const {
+  // A trace must see every first touch, and only a budget that follows the
+  // whole footprint can never push live data out for a page nobody touches.
+  return options_.observer == nullptr && fixed_budget_pages_ == 0 && options_.local_fraction >= 1.0;
+}
+
+uint64_t RegionCore::FillZeroAhead(uint64_t first, uint64_t max_pages) {
+  // Take the run of Empty pages into Fetching, so nobody else maps them.
+  uint64_t taken = 0;
+  for (; taken < max_pages && first + taken < pages_; ++taken) {
+    PageWord w = table_.Load(first + taken);
+    if (w.state() != PageState::kEmpty || !table_.Cas(first + taken, &w, w.with_state(PageState::kFetching))) break;
+  }
+  if (taken == 0) return 0;
+  Charge(taken);
+  GrowFootprint(taken);
+  size_t mapped = 0;
+  Status st = uffd_.ZeroPage(PageAddress(first), taken << kPageShift, &mapped);
+  if (!st.ok()) Fatal(st);
+  for (uint64_t i = 0; i < taken; ++i) {
+    const uint64_t page = first + i;
+    PageWord w = table_.Load(page);
+    PageWord next;
+    do {
+      next = w.with_state(PageState::kDirty).next_generation().clear(PageWord::kWaiter | PageWord::kPrefetched | PageWord::kActive | PageWord::kBacked);
+    } while (!table_.Cas(page, &w, next));
+    if (w.has(PageWord::kWaiter)) WakePage(page);
+    inactive_.Push(page, next.generation());
+  }
+  counters_.zero_filled_ahead.fetch_add(taken, std::memory_order_relaxed);
+  return taken;
+}
+
 Status RegionCore::Stage(uint64_t page) {
   PageWord w = table_.Load(page);
   while (true) {

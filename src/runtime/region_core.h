@@ -35,6 +35,7 @@ struct RegionCounters {
   std::atomic<uint64_t> prefetch_used{0};
   std::atomic<uint64_t> prefetch_late{0};
   std::atomic<uint64_t> pinned_waits{0};
+  std::atomic<uint64_t> zero_filled_ahead{0};
 };
 
 class RegionCore {
@@ -107,6 +108,15 @@ class RegionCore {
   // Dirty (writable) or Clean (write-protected). Wakes any waiters; with
   // `wake_now` the copy itself wakes the range (cheaper for demand faults).
   Status Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now);
+  // First touches at kernel cost (D106): while the budget cannot bind (it
+  // follows the footprint at 100 %, so nothing is ever evicted), a first
+  // touch also maps up to kZeroFillAhead following Empty pages to the shared
+  // zero page, in one call. Their reads then cost nothing and their first
+  // writes a kernel copy-on-write fault. Such a page is Dirty from the start:
+  // the runtime cannot see the write. Returns how many pages it filled.
+  static constexpr uint64_t kZeroFillAhead = 64;
+  bool FillsZeroAhead() const;
+  uint64_t FillZeroAhead(uint64_t first, uint64_t max_pages);
   // Leaves a prefetched page, held in Fetching with its data in its stage
   // buffer, Staged: charged and evictable but unmapped, so that its first
   // touch faults. If a fault caught it in flight, maps it now instead.

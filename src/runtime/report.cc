@@ -35,6 +35,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["wall_s"] = r.wall_s;
   // Everything else worth knowing.
   j["zero_fills"] = s.zero_fills;
+  j["zero_filled_ahead"] = s.zero_filled_ahead;
   j["write_protect_faults"] = s.write_protect_faults;
   j["pages_evicted"] = s.pages_evicted;
   j["pages_discarded"] = s.pages_discarded;

@@ -99,6 +99,26 @@ Status Userfaultfd::Copy(void* dst, const void* src, size_t len, bool write_prot
   return Status::Ok();
 }
 
+Status Userfaultfd::ZeroPage(void* dst, size_t len, size_t* mapped) {
+  *mapped = 0;
+  while (*mapped < len) {
+    uffdio_zeropage zero{};
+    zero.range.start = reinterpret_cast<uint64_t>(dst) + *mapped;
+    zero.range.len = len - *mapped;
+    zero.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE;
+    if (ioctl(fd_, UFFDIO_ZEROPAGE, &zero) == 0) {
+      *mapped = len;
+      return Status::Ok();
+    }
+    int err = errno;
+    if (zero.zeropage > 0) *mapped += static_cast<size_t>(zero.zeropage);
+    if (err == EAGAIN) continue;
+    if (err == EEXIST) return Status::Ok();
+    return Status::FromErrno(fmt::format("UFFDIO_ZEROPAGE at {:#x}", zero.range.start), err);
+  }
+  return Status::Ok();
+}
+
 Status Userfaultfd::WriteProtect(void* addr, size_t len, bool protect, bool wake) {
   uffdio_writeprotect wp{};
   wp.range.start = reinterpret_cast<uint64_t>(addr);

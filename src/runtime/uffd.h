@@ -35,6 +35,11 @@ class Userfaultfd {
   // raises a fault. With `wake` false, threads waiting on it stay asleep.
   // Sets *already_present when another install won the race (not an error).
   Status Copy(void* dst, const void* src, size_t len, bool write_protect, bool wake, bool* already_present);
+  // Maps the shared zero page, read-only, at the missing pages of
+  // [dst, dst + len) without waking anyone; a write to one is then an ordinary
+  // kernel copy-on-write fault, which userfaultfd never sees. Sets *mapped to
+  // the bytes mapped, which stop short at a page that is present already.
+  Status ZeroPage(void* dst, size_t len, size_t* mapped);
   Status WriteProtect(void* addr, size_t len, bool protect, bool wake);
   // Wakes threads blocked on faults in the range, so they retry the access.
   Status Wake(void* addr, size_t len);

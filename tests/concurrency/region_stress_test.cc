@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "prescient/region.h"
+#include "runtime/region_core.h"
 #include "testutil/page_stress.h"
 
 namespace prescient {
@@ -233,6 +234,40 @@ TEST(Region, NothingIsEvictedWhileTheFootprintFits) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->pages_evicted, 0u) << "at 100% local nothing needs to leave";
   EXPECT_EQ(s->pages_fetched, 0u);
+}
+
+// D106: at 100 % local a first touch maps the Empty pages after it to the
+// zero page in one call; their writes are the kernel's copy-on-write faults,
+// which the runtime never sees, so they must be kept as dirty.
+TEST(Region, FirstTouchesFillZeroPagesAheadOnlyWhileTheBudgetCannotBind) {
+  for (FaultPath path : {FaultPath::kThread, FaultPath::kSignal}) {
+    SCOPED_TRACE(FaultPathName(path));
+    RegionOptions options;
+    options.local_fraction = 1.0;
+    options.fault_path = path;
+    auto region = MakeRegion(options);
+    ASSERT_NE(region, nullptr);
+    std::byte* base = region->base();
+    const uint64_t pages = 4 * RegionCore::kZeroFillAhead;
+    for (uint64_t p = 0; p < pages; ++p) ASSERT_EQ(base[p * kPageSize + 17], std::byte{0});
+    for (uint64_t p = 0; p < pages; ++p) base[p * kPageSize + 17] = static_cast<std::byte>(p + 1);
+    RegionStats s = region->stats();
+    EXPECT_EQ(s.demand_faults, 4u) << "one fault per run of " << RegionCore::kZeroFillAhead + 1 << " pages";
+    EXPECT_EQ(s.write_protect_faults, 0u);
+    EXPECT_GE(s.zero_filled_ahead, pages - 4);
+    // Written behind the runtime's back, yet nothing may be lost on eviction.
+    ASSERT_TRUE(region->evict_all().ok());
+    EXPECT_GE(region->stats().pages_written_back, pages);
+    for (uint64_t p = 0; p < pages; ++p) ASSERT_EQ(base[p * kPageSize + 17], static_cast<std::byte>(p + 1)) << "page " << p;
+  }
+  // A budget that can bind takes no page nobody asked for.
+  RegionOptions bounded;
+  bounded.local_bytes = 8 << 20;
+  auto region = MakeRegion(bounded);
+  ASSERT_NE(region, nullptr);
+  for (uint64_t p = 0; p < 256; ++p) region->base()[p * kPageSize] = std::byte{1};
+  EXPECT_EQ(region->stats().zero_filled_ahead, 0u);
+  EXPECT_EQ(region->stats().demand_faults, 256u);
 }
 
 TEST(Region, DiscardedPagesReadAsZeroAndLeaveTheFootprint) {
