@@ -23,4 +23,9 @@ void AddTrainCommand(CLI::App& app, int* exit_code);
 void AddBenchCommand(CLI::App& app, int* exit_code);
 void AddDlrmCommand(CLI::App& app, int* exit_code);
 
+// The light `prescient` binary's stand-ins for train, bench and dlrm, which
+// exec prescient-ml (forward.cc). SetForwardedArgv keeps the command line.
+void SetForwardedArgv(int argc, char** argv);
+void AddForwardedCommands(CLI::App& app);
+
 }  // namespace prescient::cli

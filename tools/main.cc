@@ -16,6 +16,9 @@ std::vector<std::string>& TrailingCommand() {
 }  // namespace prescient::cli
 
 int main(int argc, char** argv) {
+#ifndef PRESCIENT_WITH_TORCH
+  prescient::cli::SetForwardedArgv(argc, argv);
+#endif
   // Everything after the first `--` is the program to run, untouched.
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--") {
@@ -33,9 +36,13 @@ int main(int argc, char** argv) {
   prescient::cli::AddCompareCommand(app, &exit_code);
   prescient::cli::AddTraceCommand(app, &exit_code);
   prescient::cli::AddSimCommand(app, &exit_code);
+#ifdef PRESCIENT_WITH_TORCH
   prescient::cli::AddTrainCommand(app, &exit_code);
   prescient::cli::AddBenchCommand(app, &exit_code);
   prescient::cli::AddDlrmCommand(app, &exit_code);
+#else
+  prescient::cli::AddForwardedCommands(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

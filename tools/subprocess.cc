@@ -41,7 +41,9 @@ std::string SelfExecutable() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (n <= 0) return "prescient";
-  return std::string(buf, static_cast<size_t>(n));
+  const std::string self(buf, static_cast<size_t>(n));
+  const std::string light = self.substr(0, self.rfind('/') + 1) + "prescient";
+  return access(light.c_str(), X_OK) == 0 ? light : self;
 }
 
 Status RunChild(const std::vector<std::string>& argv, const ChildOptions& options, ChildResult* result) {

@@ -33,7 +33,9 @@ Status RunChild(const std::vector<std::string>& argv, const ChildOptions& option
 // "exit 3: <last stderr lines>" / "killed after 600 s" for messages.
 std::string DescribeFailure(const std::vector<std::string>& argv, const ChildResult& result);
 
-// The running executable's own path (/proc/self/exe).
+// The light `prescient` binary beside the running one (prescient-ml runs
+// its children through it, so they start without libtorch, D107); the
+// running executable itself if there is none.
 std::string SelfExecutable();
 
 }  // namespace prescient::cli
