@@ -25,10 +25,8 @@ extern "C" int __sigaction(int sig, const struct sigaction* act, struct sigactio
 
 namespace {
 
+using prescient::t_program_blocks_sigbus;
 using SigmaskFn = int (*)(int, const sigset_t*, sigset_t*);
-
-// Whether this thread's program asked for SIGBUS to be blocked.
-thread_local bool t_program_blocks_sigbus __attribute__((tls_model("initial-exec"))) = false;
 
 SigmaskFn Real(const char* name) {
   // Looked up once per entry point; dlsym may allocate, which is safe here.

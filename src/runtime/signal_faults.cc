@@ -50,21 +50,31 @@ void ChainToProgram(int sig, siginfo_t* info, void* context) {
   struct sigaction action = g_program_action;
   const bool from_kernel = info->si_code > 0;
   if (action.sa_flags & SA_RESETHAND) g_program_action.sa_handler = SIG_DFL;
-  if (action.sa_flags & SA_SIGINFO) {
-    action.sa_sigaction(sig, info, context);
+  const bool handler = (action.sa_flags & SA_SIGINFO) || (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN);
+  if (handler) {
+    // As the kernel would run it: its sa_mask blocked, and SIGBUS too unless
+    // SA_NODEFER, though only in the program's view (see t_program_blocks_sigbus).
+    sigset_t mask = action.sa_mask, before;
+    sigdelset(&mask, SIGBUS);
+    pthread_sigmask(SIG_BLOCK, &mask, &before);
+    const bool blocked_before = t_program_blocks_sigbus;
+    if (!(action.sa_flags & SA_NODEFER)) t_program_blocks_sigbus = true;
+    if (action.sa_flags & SA_SIGINFO) {
+      action.sa_sigaction(sig, info, context);
+    } else {
+      action.sa_handler(sig);
+    }
+    t_program_blocks_sigbus = blocked_before;
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
     return;
   }
   if (action.sa_handler == SIG_IGN && !from_kernel) return;
-  if (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN) {
-    // The default action, as natively: a fault reruns and kills; a sent signal is sent again.
-    struct sigaction dfl;
-    std::memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    __sigaction(SIGBUS, &dfl, nullptr);
-    if (!from_kernel) raise(SIGBUS);
-    return;
-  }
-  action.sa_handler(sig);
+  // The default action, as natively: a fault reruns and kills; a sent signal is sent again.
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof(dfl));
+  dfl.sa_handler = SIG_DFL;
+  __sigaction(SIGBUS, &dfl, nullptr);
+  if (!from_kernel) raise(SIGBUS);
 }
 
 void OnSigbus(int sig, siginfo_t* info, void* context) {

@@ -46,6 +46,12 @@ bool SignalFaultsInstalled();
 // every SIGBUS that is not a region's fault.
 void ProgramSigbusAction(const struct sigaction* act, struct sigaction* old);
 
+// Whether this thread's program believes SIGBUS is blocked: the signal path
+// never lets it be (a fault raised while it is would kill the process), so
+// the program's own calls to block it only change this view
+// (preload/signals.cc), and its SIGBUS handler runs with it set.
+inline thread_local bool t_program_blocks_sigbus __attribute__((tls_model("initial-exec"))) = false;
+
 // Whether this kernel's userfaultfd offers UFFD_FEATURE_SIGBUS.
 bool KernelOffersSignalFaults();
 
