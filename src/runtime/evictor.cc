@@ -226,17 +226,20 @@ void Evictor::KeepPinned(uint64_t page, PageState state, uint32_t generation) {
 }
 
 bool Evictor::CopyOut(Batch* batch) {
-  batch->contents.resize(batch->dirty.size() * kPageSize);
-  for (size_t i = 0; i < batch->dirty.size(); ++i) {
-    std::byte* addr = core_->PageAddress(batch->dirty[i]);
+  std::vector<uint64_t>& dirty = batch->dirty;
+  std::sort(dirty.begin(), dirty.end());  // so that neighbours are protected in one call
+  batch->contents.resize(dirty.size() * kPageSize);
+  for (size_t i = 0; i < dirty.size();) {
+    size_t j = i + 1;
+    while (j < dirty.size() && dirty[j] == dirty[j - 1] + 1) ++j;
     // From here on writers block in a write-protect fault until the page is
     // published as Remote, and then fetch what they are about to change.
-    Status st = core_->uffd().WriteProtect(addr, kPageSize, /*protect=*/true, /*wake=*/false);
+    Status st = core_->uffd().WriteProtect(core_->PageAddress(dirty[i]), (j - i) * kPageSize, /*protect=*/true, /*wake=*/false);
     if (!st.ok()) {
       core_->Fatal(st);
       return false;
     }
-    CopyProtectedPage(batch->contents.data() + i * kPageSize, addr);
+    for (; i < j; ++i) CopyProtectedPage(batch->contents.data() + i * kPageSize, core_->PageAddress(dirty[i]));
   }
   return true;
 }

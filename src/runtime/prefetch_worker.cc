@@ -76,14 +76,27 @@ void PrefetchWorker::FetchBatch(std::deque<uint64_t>& candidates) {
   }
   core_->counters().pages_fetched.fetch_add(ios.size(), std::memory_order_relaxed);
   uint64_t writable = 0;
+  std::vector<bool> dirty(ios.size());
   for (size_t i = 0; i < ios.size(); ++i) {
-    const PageIo& io = ios[i];
     // A page that left dirty will likely be written again: mapped writable,
     // that write costs nothing now instead of a write-protect fault (D101).
-    const bool dirty = !staged[i] && core_->options().prefetch_writable_if_left_dirty && core_->LeftDirty(io.page_no);
-    writable += dirty;
-    st = staged[i] ? core_->Stage(io.page_no)
-                   : core_->Install(io.page_no, io.data, dirty, /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
+    dirty[i] = !staged[i] && core_->options().prefetch_writable_if_left_dirty && core_->LeftDirty(ios[i].page_no);
+    writable += dirty[i];
+  }
+  for (size_t i = 0; i < ios.size();) {
+    if (staged[i]) {
+      st = core_->Stage(ios[i].page_no);
+      ++i;
+    } else {
+      // Consecutive pages read into consecutive buffers map in one call.
+      size_t j = i + 1;
+      while (j < ios.size() && !staged[j] && dirty[j] == dirty[i] && ios[j].page_no == ios[j - 1].page_no + 1 &&
+             ios[j].data == ios[j - 1].data + kPageSize) {
+        ++j;
+      }
+      st = core_->InstallRun(ios[i].page_no, j - i, ios[i].data, dirty[i], /*backed=*/true, /*prefetched=*/true, /*wake_now=*/false);
+      i = j;
+    }
     if (!st.ok()) {
       core_->Fatal(st);
       return;

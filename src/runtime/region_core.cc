@@ -111,26 +111,28 @@ bool RegionCore::RefaultedRecently(uint64_t page) const {
   return distance < BudgetPages();
 }
 
-Status RegionCore::Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
-  PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(page), data, kPageSize, /*write_protect=*/!dirty, wake_now, nullptr));
-  // Demand refaults of recently evicted pages join the active list; first
-  // touches and prefetches start inactive, as readahead pages do in Linux.
-  const bool activate = options_.activate_refaults && backed && !prefetched && RefaultedRecently(page);
-  PageWord w = table_.Load(page);
-  PageWord next;
-  do {
-    next = w.with_state(dirty ? PageState::kDirty : PageState::kClean).next_generation().clear(PageWord::kWaiter | PageWord::kPrefetched | PageWord::kActive);
-    if (backed) next = next.set(PageWord::kBacked);
-    if (activate) next = next.set(PageWord::kActive);
-    // Still marked unless a fault already claimed it as a late hit.
-    if (prefetched && w.has(PageWord::kPrefetched)) next = next.set(PageWord::kPrefetched);
-  } while (!table_.Cas(page, &w, next));
-  if (w.has(PageWord::kWaiter) && !wake_now) WakePage(page);
-  if (activate) {
-    active_pages_.fetch_add(1, std::memory_order_relaxed);
-    active_.Push(page, next.generation());
-  } else {
-    inactive_.Push(page, next.generation());
+Status RegionCore::InstallRun(uint64_t first, uint64_t count, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
+  PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(first), data, count << kPageShift, /*write_protect=*/!dirty, wake_now, nullptr));
+  for (uint64_t page = first; page < first + count; ++page) {
+    // Demand refaults of recently evicted pages join the active list; first
+    // touches and prefetches start inactive, as readahead pages do in Linux.
+    const bool activate = options_.activate_refaults && backed && !prefetched && RefaultedRecently(page);
+    PageWord w = table_.Load(page);
+    PageWord next;
+    do {
+      next = w.with_state(dirty ? PageState::kDirty : PageState::kClean).next_generation().clear(PageWord::kWaiter | PageWord::kPrefetched | PageWord::kActive);
+      if (backed) next = next.set(PageWord::kBacked);
+      if (activate) next = next.set(PageWord::kActive);
+      // Still marked unless a fault already claimed it as a late hit.
+      if (prefetched && w.has(PageWord::kPrefetched)) next = next.set(PageWord::kPrefetched);
+    } while (!table_.Cas(page, &w, next));
+    if (w.has(PageWord::kWaiter) && !wake_now) WakePage(page);
+    if (activate) {
+      active_pages_.fetch_add(1, std::memory_order_relaxed);
+      active_.Push(page, next.generation());
+    } else {
+      inactive_.Push(page, next.generation());
+    }
   }
   return Status::Ok();
 }

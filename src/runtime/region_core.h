@@ -107,7 +107,12 @@ class RegionCore {
   // Maps `data` at `page`, which the caller holds in Fetching, and leaves it
   // Dirty (writable) or Clean (write-protected). Wakes any waiters; with
   // `wake_now` the copy itself wakes the range (cheaper for demand faults).
-  Status Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now);
+  Status Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
+    return InstallRun(page, 1, data, dirty, backed, prefetched, wake_now);
+  }
+  // Install for `count` consecutive pages from `first` whose data lie
+  // consecutively at `data`: one UFFDIO_COPY for the whole run.
+  Status InstallRun(uint64_t first, uint64_t count, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now);
   // First touches at kernel cost (D106): while the budget cannot bind (it
   // follows the footprint at 100 %, so nothing is ever evicted), a first
   // touch also maps up to kZeroFillAhead following Empty pages to the shared
