@@ -24,6 +24,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <benchmark/benchmark.h>
@@ -43,27 +44,24 @@ inline void Touch(const char* p) {
   benchmark::DoNotOptimize(c);
 }
 
-// A minimal userfaultfd pager: the floor any runtime pays per fault.
-class RawPager {
+// A bare registered range and the page every fault is answered with.
+class RawRegion {
  public:
-  explicit RawPager(bool spin) : spin_(spin) {
+  explicit RawRegion(uint64_t features) {
     bytes_ = kFaultPages * kPage;
     base_ = static_cast<char*>(mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
     madvise(base_, bytes_, MADV_NOHUGEPAGE);
     fd_ = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
-    uffdio_api api{UFFD_API, 0, 0};
-    ioctl(fd_, UFFDIO_API, &api);
+    uffdio_api api{UFFD_API, features, 0};
+    if (ioctl(fd_, UFFDIO_API, &api) != 0) std::abort();
     uffdio_register reg{};
     reg.range = {reinterpret_cast<uint64_t>(base_), bytes_};
     reg.mode = UFFDIO_REGISTER_MODE_MISSING;
     if (ioctl(fd_, UFFDIO_REGISTER, &reg) != 0) std::abort();
     src_ = static_cast<char*>(aligned_alloc(kPage, kPage));
     std::fill(src_, src_ + kPage, 7);
-    thread_ = std::thread([this] { Serve(); });
   }
-  ~RawPager() {
-    stop_ = true;
-    thread_.join();
+  ~RawRegion() {
     close(fd_);
     munmap(base_, bytes_);
     free(src_);
@@ -71,8 +69,34 @@ class RawPager {
   char* base() const { return base_; }
   void Reset() { madvise(base_, bytes_, MADV_DONTNEED); }
 
+ protected:
+  // Answers the fault at `address` with a copy of the source page.
+  void Serve(uint64_t address) const {
+    uffdio_copy copy{};
+    copy.dst = address & ~(kPage - 1);
+    copy.src = reinterpret_cast<uint64_t>(src_);
+    copy.len = kPage;
+    ioctl(fd_, UFFDIO_COPY, &copy);
+  }
+  int fd_;
+
  private:
-  void Serve() {
+  size_t bytes_;
+  char* base_;
+  char* src_;
+};
+
+// A minimal userfaultfd pager: the floor any runtime pays per fault.
+class RawPager : public RawRegion {
+ public:
+  explicit RawPager(bool spin) : RawRegion(0), spin_(spin), thread_([this] { Loop(); }) {}
+  ~RawPager() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
     uffd_msg msg;
     while (!stop_) {
       if (read(fd_, &msg, sizeof(msg)) != sizeof(msg)) {
@@ -82,66 +106,29 @@ class RawPager {
         }
         continue;
       }
-      uffdio_copy copy{};
-      copy.dst = msg.arg.pagefault.address & ~(kPage - 1);
-      copy.src = reinterpret_cast<uint64_t>(src_);
-      copy.len = kPage;
-      ioctl(fd_, UFFDIO_COPY, &copy);
+      Serve(msg.arg.pagefault.address);
     }
   }
   bool spin_;
-  size_t bytes_;
-  char* base_;
-  char* src_;
-  int fd_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 
 // The signal path's floor: the faulting thread copies its own page in.
-class RawSignalPager {
+class RawSignalPager : public RawRegion {
  public:
-  RawSignalPager() {
-    bytes_ = kFaultPages * kPage;
-    base_ = static_cast<char*>(mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
-    madvise(base_, bytes_, MADV_NOHUGEPAGE);
-    fd_ = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
-    uffdio_api api{UFFD_API, UFFD_FEATURE_SIGBUS, 0};
-    if (ioctl(fd_, UFFDIO_API, &api) != 0) std::abort();
-    uffdio_register reg{};
-    reg.range = {reinterpret_cast<uint64_t>(base_), bytes_};
-    reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-    if (ioctl(fd_, UFFDIO_REGISTER, &reg) != 0) std::abort();
-    src_ = static_cast<char*>(aligned_alloc(kPage, kPage));
-    std::fill(src_, src_ + kPage, 7);
+  RawSignalPager() : RawRegion(UFFD_FEATURE_SIGBUS) {
     active_ = this;
     struct sigaction sa {};
     sa.sa_sigaction = OnSigbus;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigaction(SIGBUS, &sa, &previous_);
   }
-  ~RawSignalPager() {
-    sigaction(SIGBUS, &previous_, nullptr);
-    close(fd_);
-    munmap(base_, bytes_);
-    free(src_);
-  }
-  char* base() const { return base_; }
-  void Reset() { madvise(base_, bytes_, MADV_DONTNEED); }
+  ~RawSignalPager() { sigaction(SIGBUS, &previous_, nullptr); }
 
  private:
-  static void OnSigbus(int, siginfo_t* info, void*) {
-    uffdio_copy copy{};
-    copy.dst = reinterpret_cast<uint64_t>(info->si_addr) & ~(kPage - 1);
-    copy.src = reinterpret_cast<uint64_t>(active_->src_);
-    copy.len = kPage;
-    ioctl(active_->fd_, UFFDIO_COPY, &copy);
-  }
+  static void OnSigbus(int, siginfo_t* info, void*) { active_->Serve(reinterpret_cast<uint64_t>(info->si_addr)); }
   static inline RawSignalPager* active_ = nullptr;
-  size_t bytes_;
-  char* base_;
-  char* src_;
-  int fd_;
   struct sigaction previous_ {};
 };
 
@@ -242,8 +229,15 @@ void Scan(benchmark::State& state, bool random, const char* prefetch) {
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
+    // With --benchmark_repetitions the median stands for the benchmark.
     for (const auto& r : runs) {
-      if (r.run_type == Run::RT_Iteration && r.iterations > 0) ns_[r.run_name.function_name] = r.GetAdjustedRealTime();
+      const std::string& name = r.run_name.function_name;
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
+        ns_[name] = r.GetAdjustedRealTime();
+        medians_.insert(name);
+      } else if (r.run_type == Run::RT_Iteration && r.iterations > 0 && !medians_.count(name)) {
+        ns_[name] = r.GetAdjustedRealTime();
+      }
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -264,6 +258,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   std::map<std::string, double> ns_;
+  std::set<std::string> medians_;
 };
 
 }  // namespace

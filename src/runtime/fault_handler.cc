@@ -114,7 +114,8 @@ void FaultHandler::ServePending(const std::vector<Pending>& pending, uint64_t st
 
   // Submit the reads first, so zero-fills and inference overlap the transfer.
   thread_local std::vector<std::byte> buffer(kMaxMessages * kPageSize);
-  std::vector<PageIo> reads;
+  thread_local std::vector<PageIo> reads;
+  reads.clear();
   for (size_t i = 0; i < pending.size(); ++i) {
     if (!pending[i].was_empty) reads.push_back({pending[i].page, buffer.data() + i * kPageSize});
   }

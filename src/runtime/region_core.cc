@@ -1,6 +1,8 @@
 #include "runtime/region_core.h"
 
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,6 +45,7 @@ RegionCore::~RegionCore() {
   if (base_) munmap(base_, pages_ << kPageShift);
   if (last_eviction_) munmap(last_eviction_, pages_ * sizeof(LastEviction));
   if (pins_) munmap(pins_, pages_ * sizeof(uint16_t));
+  if (self_pidfd_ >= 0) close(self_pidfd_);
 }
 
 Status RegionCore::Init() {
@@ -65,6 +68,8 @@ Status RegionCore::Init() {
   if (pins == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the pin counts");
   pins_ = static_cast<uint16_t*>(pins);
   if (options_.prefetch_install == PrefetchInstall::kStage) PRESCIENT_RETURN_IF_ERROR(stage_.Init(pages_, options_.stage_slots));
+  self_pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+  if (self_pidfd_ < 0) drop_runs_works_ = false;
   fault_path_ = options_.fault_path;
   if (fault_path_ == FaultPath::kAuto) fault_path_ = KernelOffersSignalFaults() ? FaultPath::kSignal : FaultPath::kThread;
   if (fault_path_ == FaultPath::kSignal && !KernelOffersSignalFaults())
@@ -192,6 +197,36 @@ Status RegionCore::InstallStaged(uint64_t page, bool dirty, bool wake_now) {
   Status st = Install(page, stage_.Buffer(slot), dirty, /*backed=*/true, /*prefetched=*/true, wake_now);
   stage_.ReleaseSlot(slot);
   return st;
+}
+
+bool RegionCore::DropRuns(std::span<const iovec> runs) {
+  if (!drop_runs_works_.load(std::memory_order_relaxed)) return false;
+  // At most IOV_MAX runs a call; a short count means the rest is still mapped.
+  size_t first = 0;
+  size_t skip = 0;  // bytes of runs[first] already dropped
+  while (first < runs.size()) {
+    std::vector<iovec> chunk(runs.begin() + static_cast<ptrdiff_t>(first),
+                             runs.begin() + static_cast<ptrdiff_t>(std::min(runs.size(), first + IOV_MAX)));
+    chunk[0].iov_base = static_cast<std::byte*>(chunk[0].iov_base) + skip;
+    chunk[0].iov_len -= skip;
+    long dropped = syscall(SYS_process_madvise, self_pidfd_, chunk.data(), chunk.size(), MADV_DONTNEED, 0);
+    if (dropped < 0) {
+      if (first == 0 && skip == 0 && (errno == EINVAL || errno == ENOSYS || errno == EPERM)) {
+        drop_runs_works_ = false;  // an older kernel: madvise it is
+        return false;
+      }
+      Fatal(Status::FromErrno("process_madvise(MADV_DONTNEED) of evicted pages", errno));
+      return true;  // nothing more to do: the region has failed
+    }
+    size_t left = static_cast<size_t>(dropped);
+    while (first < runs.size() && left >= runs[first].iov_len - skip) {
+      left -= runs[first].iov_len - skip;
+      ++first;
+      skip = 0;
+    }
+    skip += left;
+  }
+  return true;
 }
 
 void RegionCore::AbandonFetch(uint64_t page, bool was_empty) {

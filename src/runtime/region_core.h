@@ -4,9 +4,12 @@
 // invariants (a page is installed and retired only through the calls below).
 #pragma once
 
+#include <sys/uio.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <mutex>
 #include <vector>
 
@@ -132,6 +135,11 @@ class RegionCore {
   Status InstallStaged(uint64_t page, bool dirty, bool wake_now);
   StageArea& stage() { return stage_; }
 
+  // Drops the pages of every run with one process_madvise(MADV_DONTNEED)
+  // call; false, having dropped nothing, where the kernel does not take
+  // MADV_DONTNEED through process_madvise (before 6.13), and from then on.
+  bool DropRuns(std::span<const iovec> runs);
+
   // Returns a page held in Fetching to its previous state after a failed read.
   void AbandonFetch(uint64_t page, bool was_empty);
   // Wakes threads blocked on `page` (in the kernel, or on its futex on the
@@ -179,6 +187,8 @@ class RegionCore {
   };
   LastEviction* last_eviction_ = nullptr;  // per page
   uint16_t* pins_ = nullptr;               // per page
+  int self_pidfd_ = -1;                    // for process_madvise; -1 once it proves unusable
+  std::atomic<bool> drop_runs_works_{true};
   FaultPath fault_path_ = FaultPath::kThread;
   RegionCounters counters_;
   LatencyHistogram fault_latency_;
