@@ -168,15 +168,28 @@ void TouchPage(const std::byte* page, bool write) {
   }
 }
 
+// The region's pages that [addr, addr + len) touches, first to last
+// inclusive; false if it touches none. The parts outside the region are
+// ordinary memory, which needs no pin.
+bool PagesUnder(const RegionCore& core, const void* addr, size_t len, uint64_t* first, uint64_t* last) {
+  const auto start = reinterpret_cast<uint64_t>(addr);
+  const auto begin = reinterpret_cast<uint64_t>(core.base());
+  const uint64_t end = begin + (core.pages() << kPageShift);
+  if (len == 0 || start >= end || start + len <= begin) return false;
+  *first = core.PageOf(std::max(start, begin));
+  *last = core.PageOf(std::min(start + len, end) - 1);
+  return true;
+}
+
 }  // namespace
 
 size_t Region::pin(const void* addr, size_t len, bool for_write) {
   RegionCore& core = impl_->core;
-  if (!core.signal_path() || len == 0) return len;
+  uint64_t first, last;
+  if (!core.signal_path() || !PagesUnder(core, addr, len, &first, &last)) return len;
   const auto start = reinterpret_cast<uint64_t>(addr);
-  const uint64_t first = core.PageOf(start);
   const uint64_t limit = std::max<uint64_t>(64, core.BudgetPages() / 4);
-  const uint64_t last = std::min(core.PageOf(start + len - 1), first + limit - 1);  // inclusive
+  last = std::min(last, first + limit - 1);
   for (uint64_t p = first; p <= last; ++p) core.Pin(p);
   PageStateTable& table = core.table();
   for (uint64_t p = first; p <= last && !core.failed(); ++p) {
@@ -194,9 +207,9 @@ size_t Region::pin(const void* addr, size_t len, bool for_write) {
 
 void Region::unpin(const void* addr, size_t len) {
   RegionCore& core = impl_->core;
-  if (!core.signal_path() || len == 0) return;
-  const auto start = reinterpret_cast<uint64_t>(addr);
-  for (uint64_t p = core.PageOf(start); p <= core.PageOf(start + len - 1); ++p) core.Unpin(p);
+  uint64_t first, last;
+  if (!core.signal_path() || !PagesUnder(core, addr, len, &first, &last)) return;
+  for (uint64_t p = first; p <= last; ++p) core.Unpin(p);
 }
 
 FaultPath Region::fault_path() const { return impl_->core.fault_path(); }
