@@ -14,8 +14,8 @@
 //
 // Covered: read, pread(64), readv, preadv(64), recv, recvfrom, recvmsg,
 // write, pwrite(64), writev, pwritev(64), send, sendto, sendmsg, fread,
-// fwrite, and the _FORTIFY_SOURCE forms __read_chk, __pread(64)_chk,
-// __recv_chk, __recvfrom_chk, __fread_chk. Not covered (they still see
+// fwrite, their _unlocked forms, and the _FORTIFY_SOURCE forms __read_chk,
+// __pread(64)_chk, __recv_chk, __recvfrom_chk, __fread(_unlocked)_chk. Not covered (they still see
 // EFAULT on a page that is not resident): raw system calls, other calls
 // that take buffers (getdents, epoll_wait, io_uring, aio, vmsplice, ...),
 // O_DIRECT, and another process's process_vm_readv. --fault-path thread
@@ -321,6 +321,24 @@ __attribute__((visibility("default"))) size_t __fread_chk(void* ptr, size_t ptrl
 
 __attribute__((visibility("default"))) size_t fwrite(const void* ptr, size_t size, size_t count, FILE* stream) {
   PRESCIENT_NEXT(FwriteFn, "fwrite");
+  return InPinnedElements(ptr, size, count, /*kernel_writes=*/false, [&](void* at, size_t n) { return real(at, size, n, stream); });
+}
+
+// The unlocked forms, which GNU coreutils (md5sum, sort, ...) use throughout.
+__attribute__((visibility("default"))) size_t fread_unlocked(void* ptr, size_t size, size_t count, FILE* stream) {
+  PRESCIENT_NEXT(FreadFn, "fread_unlocked");
+  return InPinnedElements(ptr, size, count, /*kernel_writes=*/true, [&](void* at, size_t n) { return real(at, size, n, stream); });
+}
+
+__attribute__((visibility("default"))) size_t __fread_unlocked_chk(void* ptr, size_t ptrlen, size_t size, size_t count, FILE* stream) {
+  PRESCIENT_NEXT(FreadChkFn, "__fread_unlocked_chk");
+  return InPinnedElements(ptr, size, count, /*kernel_writes=*/true, [&](void* at, size_t n) {
+    return real(at, ptrlen - static_cast<size_t>(static_cast<char*>(at) - static_cast<char*>(ptr)), size, n, stream);
+  });
+}
+
+__attribute__((visibility("default"))) size_t fwrite_unlocked(const void* ptr, size_t size, size_t count, FILE* stream) {
+  PRESCIENT_NEXT(FwriteFn, "fwrite_unlocked");
   return InPinnedElements(ptr, size, count, /*kernel_writes=*/false, [&](void* at, size_t n) { return real(at, size, n, stream); });
 }
 

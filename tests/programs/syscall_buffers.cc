@@ -160,7 +160,7 @@ void Pipe(workload::Checksum* sum) {
 }
 
 // A temporary file written with write, pwrite, writev and fwrite, read back
-// with read, pread, readv and fread. It is unlinked at once, so nothing is
+// with read, pread, readv, fread and fread_unlocked. It is unlinked at once, so nothing is
 // left behind whatever happens.
 void File(workload::Checksum* sum) {
   const char* dir = std::getenv("TMPDIR");
@@ -178,6 +178,7 @@ void File(workload::Checksum* sum) {
   Buffer by_read = Untouched(8 * kMiB, false), by_pread = Written(12 * kMiB, 25);
   std::vector<Buffer> by_readv = {Untouched(5 * kMiB, false), Written(7 * kMiB, 26)};
   Buffer by_fread = Untouched(16 * kMiB, false);
+  Buffer by_fread_unlocked = Untouched(8 * kMiB, false);  // what GNU coreutils call
   PushOut();
 
   MoveAll("write (file)", by_write.size,
@@ -211,6 +212,11 @@ void File(workload::Checksum* sum) {
     const size_t n = fread(by_fread.data + done, 1, by_fread.size - done, file);
     return n == 0 && ferror(file) ? -1 : static_cast<ssize_t>(n);
   });
+  if (fseek(file, 0, SEEK_SET) != 0) Fail("fseek: %s", std::strerror(errno));
+  MoveAll("fread_unlocked", by_fread_unlocked.size, [&](size_t done) -> ssize_t {
+    const size_t n = fread_unlocked(by_fread_unlocked.data + done, 1, by_fread_unlocked.size - done, file);
+    return n == 0 && ferror(file) ? -1 : static_cast<ssize_t>(n);
+  });
   fclose(file);
   close(fd);
 
@@ -219,7 +225,8 @@ void File(workload::Checksum* sum) {
   ExpectStream(by_readv[0], stream, 3 * kMiB, "readv into an untouched buffer");
   ExpectStream(by_readv[1], stream, 8 * kMiB, "readv into a pushed-out buffer");
   ExpectStream(by_fread, stream, 8 * kMiB, "fread into an untouched buffer");
-  for (const Buffer& b : {by_read, by_pread, by_readv[0], by_readv[1], by_fread})
+  ExpectStream(by_fread_unlocked, stream, 0, "fread_unlocked into an untouched buffer");
+  for (const Buffer& b : {by_read, by_pread, by_readv[0], by_readv[1], by_fread, by_fread_unlocked})
     program::AddBytes(sum, b.data, b.size);
 }
 
