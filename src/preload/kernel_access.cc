@@ -187,6 +187,20 @@ size_t InPinnedElements(const void* ptr, size_t size, size_t count, bool kernel_
   return done;
 }
 
+size_t PinnedFread(FreadFn real, void* ptr, size_t size, size_t count, FILE* stream) {
+  return InPinnedElements(ptr, size, count, /*kernel_writes=*/true, [&](void* at, size_t n) { return real(at, size, n, stream); });
+}
+
+size_t PinnedFreadChk(FreadChkFn real, void* ptr, size_t ptrlen, size_t size, size_t count, FILE* stream) {
+  return InPinnedElements(ptr, size, count, /*kernel_writes=*/true, [&](void* at, size_t n) {
+    return real(at, ptrlen - static_cast<size_t>(static_cast<char*>(at) - static_cast<char*>(ptr)), size, n, stream);
+  });
+}
+
+size_t PinnedFwrite(FwriteFn real, const void* ptr, size_t size, size_t count, FILE* stream) {
+  return InPinnedElements(ptr, size, count, /*kernel_writes=*/false, [&](void* at, size_t n) { return real(at, size, n, stream); });
+}
+
 }  // namespace
 
 #define PRESCIENT_NEXT(type, name) static const type real = Next<type>(name)
@@ -309,37 +323,33 @@ __attribute__((visibility("default"))) ssize_t sendmsg(int fd, const msghdr* msg
 
 __attribute__((visibility("default"))) size_t fread(void* ptr, size_t size, size_t count, FILE* stream) {
   PRESCIENT_NEXT(FreadFn, "fread");
-  return InPinnedElements(ptr, size, count, /*kernel_writes=*/true, [&](void* at, size_t n) { return real(at, size, n, stream); });
+  return PinnedFread(real, ptr, size, count, stream);
 }
 
 __attribute__((visibility("default"))) size_t __fread_chk(void* ptr, size_t ptrlen, size_t size, size_t count, FILE* stream) {
   PRESCIENT_NEXT(FreadChkFn, "__fread_chk");
-  return InPinnedElements(ptr, size, count, /*kernel_writes=*/true, [&](void* at, size_t n) {
-    return real(at, ptrlen - static_cast<size_t>(static_cast<char*>(at) - static_cast<char*>(ptr)), size, n, stream);
-  });
+  return PinnedFreadChk(real, ptr, ptrlen, size, count, stream);
 }
 
 __attribute__((visibility("default"))) size_t fwrite(const void* ptr, size_t size, size_t count, FILE* stream) {
   PRESCIENT_NEXT(FwriteFn, "fwrite");
-  return InPinnedElements(ptr, size, count, /*kernel_writes=*/false, [&](void* at, size_t n) { return real(at, size, n, stream); });
+  return PinnedFwrite(real, ptr, size, count, stream);
 }
 
 // The unlocked forms, which GNU coreutils (md5sum, sort, ...) use throughout.
 __attribute__((visibility("default"))) size_t fread_unlocked(void* ptr, size_t size, size_t count, FILE* stream) {
   PRESCIENT_NEXT(FreadFn, "fread_unlocked");
-  return InPinnedElements(ptr, size, count, /*kernel_writes=*/true, [&](void* at, size_t n) { return real(at, size, n, stream); });
+  return PinnedFread(real, ptr, size, count, stream);
 }
 
 __attribute__((visibility("default"))) size_t __fread_unlocked_chk(void* ptr, size_t ptrlen, size_t size, size_t count, FILE* stream) {
   PRESCIENT_NEXT(FreadChkFn, "__fread_unlocked_chk");
-  return InPinnedElements(ptr, size, count, /*kernel_writes=*/true, [&](void* at, size_t n) {
-    return real(at, ptrlen - static_cast<size_t>(static_cast<char*>(at) - static_cast<char*>(ptr)), size, n, stream);
-  });
+  return PinnedFreadChk(real, ptr, ptrlen, size, count, stream);
 }
 
 __attribute__((visibility("default"))) size_t fwrite_unlocked(const void* ptr, size_t size, size_t count, FILE* stream) {
   PRESCIENT_NEXT(FwriteFn, "fwrite_unlocked");
-  return InPinnedElements(ptr, size, count, /*kernel_writes=*/false, [&](void* at, size_t n) { return real(at, size, n, stream); });
+  return PinnedFwrite(real, ptr, size, count, stream);
 }
 
 }  // extern "C"
