@@ -8,6 +8,9 @@
 #
 #   LOCAL=50%   local-memory share (default 50%)
 #   POLICIES="none readahead vma-readahead leap stride farsight"   policies to compare
+#   FAULT_PATH=auto   who serves faults: the signal path where the kernel offers
+#                     it (the workload makes no raw system calls into its heap,
+#                     so it is safe there); thread is `prescient run`'s default (D105)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,7 @@ bash scripts/build.sh release
 
 LOCAL="${LOCAL:-50%}"
 POLICIES="${POLICIES:-none readahead vma-readahead leap stride farsight}"
+FAULT_PATH="${FAULT_PATH:-auto}"
 out="results/main"
 mkdir -p "$out"
 workload=(build/workloads/sssp --small --threads 1 --input rmat-skewed)
@@ -24,7 +28,7 @@ echo "=== native run: ${workload[*]}"
 "${workload[@]}"
 reports=()
 for policy in $POLICIES; do
-  flags=(--local "$LOCAL" --prefetch "$policy" --report "$out/$policy.json")
+  flags=(--local "$LOCAL" --fault-path "$FAULT_PATH" --prefetch "$policy" --report "$out/$policy.json")
   [ "$policy" = farsight ] && flags+=(--model models/sssp.model)
   echo "=== ${workload[*]} at $LOCAL local memory, prefetch=$policy"
   build/prescient run "${flags[@]}" -- "${workload[@]}"

@@ -206,8 +206,9 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->add_option("--prefetch", args->prefetch, "Prefetch policy: " + PrefetcherNames())->capture_default_str();
   AddModelFlags(cmd, &args->model, &args->lookahead, &args->no_hybrid);
   cmd->add_option("--fault-path", args->fault_path,
-                  "Who serves a fault: signal (the faulting thread itself, in a SIGBUS handler), thread (a fault thread), "
-                  "auto (signal where the kernel offers it)")
+                  "Who serves a fault: thread (a fault thread; the default, which every program can use), signal (the "
+                  "faulting thread itself, in a SIGBUS handler: faster, but a raw system call into far memory can fail, "
+                  "see docs/decisions.md D105), auto (signal where the kernel offers it)")
       ->capture_default_str();
   cmd->add_option("--fault-loop", args->fault_loop, "How the fault thread waits (--fault-path thread): poll, spin or hybrid")->capture_default_str();
   cmd->add_option("--prefetch-install", args->prefetch_install,

@@ -60,7 +60,8 @@ struct RunConfig {
   int lookahead = kDefaultLookahead;
   bool hybrid = true;
   std::string fault_loop = "hybrid";
-  std::string fault_path = "auto";
+  // thread, the safe default: the signal path is opt-in (D105).
+  std::string fault_path = "thread";
   // map, stage, or auto: stage for the classic policies when far memory is
   // on memory nodes, map otherwise (D67).
   std::string prefetch_install = "auto";

@@ -120,12 +120,15 @@ TEST_P(WorkloadGraphTest, SameChecksumNativelyAndInFarMemoryUnderEveryPolicy) {
   const std::vector<std::string> args = {"--small", "--input", GetParam().quick_input};
 
   std::vector<Job> jobs = {Native("native", args)};
-  for (const std::string& policy : testing::kClassicPolicies) {
-    if (testing::kSanitizedBuild && policy != "none") continue;  // nothing is managed there
-    std::vector<std::string> command = {Binary()};
-    command.insert(command.end(), args.begin(), args.end());
-    jobs.push_back(Job{"--prefetch " + policy,
-                       testing::PrescientRun({"--quiet", "--local", "30%", "--prefetch", policy}, command), {}});
+  // On both fault paths (auto is the signal path where the kernel has it).
+  for (const std::string path : {"thread", "auto"}) {
+    for (const std::string& policy : testing::kClassicPolicies) {
+      if (testing::kSanitizedBuild && policy != "none") continue;  // nothing is managed there
+      std::vector<std::string> command = {Binary()};
+      command.insert(command.end(), args.begin(), args.end());
+      jobs.push_back(Job{"--fault-path " + path + " --prefetch " + policy,
+                         testing::PrescientRun({"--quiet", "--local", "30%", "--fault-path", path, "--prefetch", policy}, command), {}});
+    }
   }
   std::vector<Outcome> runs = RunAll(jobs, kManagedTimeout);
   std::string native = ChecksumOf(runs[0], "native");

@@ -157,17 +157,21 @@ TEST_P(WorkloadTest, FarMemoryGivesTheNativeChecksumUnderEveryPolicy) {
   std::string expected = FinalChecksum(native.out);
   ASSERT_NE(expected, "") << native.out;
 
-  // Each managed run writes its report into its own directory.
-  std::vector<TempDir> dirs(testing::kClassicPolicies.size());
-  std::vector<Job> jobs;
-  for (size_t i = 0; i < testing::kClassicPolicies.size(); ++i) {
-    const std::string& policy = testing::kClassicPolicies[i];
-    if (testing::kSanitizedBuild && policy != "none") continue;  // nothing is managed there
-    jobs.push_back(Job{policy,
-                       testing::PrescientRun({"--local", "30%", "--prefetch", policy, "--quiet", "--report",
-                                              dirs[i].file("report.json")},
-                                             SmallArgs(GetParam().far_input, 1)),
-                       {}});
+  // Each managed run writes its report into its own directory. Both fault
+  // paths (auto is the signal path where the kernel has it).
+  const std::vector<std::string> paths = {"thread", "auto"};
+  std::vector<TempDir> dirs(testing::kClassicPolicies.size() * paths.size());
+  std::vector<Job> jobs;  // job i reports into dirs[i]
+  for (const std::string& path : paths) {
+    for (const std::string& policy : testing::kClassicPolicies) {
+      if (testing::kSanitizedBuild && policy != "none") continue;  // nothing is managed there
+      const size_t d = jobs.size();
+      jobs.push_back(Job{path + " " + policy,
+                         testing::PrescientRun({"--local", "30%", "--fault-path", path, "--prefetch", policy, "--quiet", "--report",
+                                                dirs[d].file("report.json")},
+                                               SmallArgs(GetParam().far_input, 1)),
+                         {}});
+    }
   }
   std::vector<Outcome> runs = testing::RunAll(jobs, 300s);
   for (size_t i = 0; i < runs.size(); ++i) {
