@@ -118,6 +118,11 @@ bool RegionCore::RefaultedRecently(uint64_t page) const {
 
 Status RegionCore::InstallRun(uint64_t first, uint64_t count, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
   PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(first), data, count << kPageShift, /*write_protect=*/!dirty, wake_now, nullptr));
+  MarkInstalled(first, count, dirty, backed, prefetched, wake_now);
+  return Status::Ok();
+}
+
+void RegionCore::MarkInstalled(uint64_t first, uint64_t count, bool dirty, bool backed, bool prefetched, bool woken) {
   for (uint64_t page = first; page < first + count; ++page) {
     // Demand refaults of recently evicted pages join the active list; first
     // touches and prefetches start inactive, as readahead pages do in Linux.
@@ -131,7 +136,7 @@ Status RegionCore::InstallRun(uint64_t first, uint64_t count, const std::byte* d
       // Still marked unless a fault already claimed it as a late hit.
       if (prefetched && w.has(PageWord::kPrefetched)) next = next.set(PageWord::kPrefetched);
     } while (!table_.Cas(page, &w, next));
-    if (w.has(PageWord::kWaiter) && !wake_now) WakePage(page);
+    if (w.has(PageWord::kWaiter) && !woken) WakePage(page);
     if (activate) {
       active_pages_.fetch_add(1, std::memory_order_relaxed);
       active_.Push(page, next.generation());
@@ -139,7 +144,6 @@ Status RegionCore::InstallRun(uint64_t first, uint64_t count, const std::byte* d
       inactive_.Push(page, next.generation());
     }
   }
-  return Status::Ok();
 }
 
 bool RegionCore::FillsZeroAhead() const {
@@ -160,19 +164,17 @@ uint64_t RegionCore::FillZeroAhead(uint64_t first, uint64_t max_pages) {
   GrowFootprint(taken);
   size_t mapped = 0;
   Status st = uffd_.ZeroPage(PageAddress(first), taken << kPageShift, &mapped);
-  if (!st.ok()) Fatal(st);
-  for (uint64_t i = 0; i < taken; ++i) {
-    const uint64_t page = first + i;
-    PageWord w = table_.Load(page);
-    PageWord next;
-    do {
-      next = w.with_state(PageState::kDirty).next_generation().clear(PageWord::kWaiter | PageWord::kPrefetched | PageWord::kActive | PageWord::kBacked);
-    } while (!table_.Cas(page, &w, next));
-    if (w.has(PageWord::kWaiter)) WakePage(page);
-    inactive_.Push(page, next.generation());
+  if (!st.ok()) {
+    Fatal(st);
+    return 0;
   }
-  counters_.zero_filled_ahead.fetch_add(taken, std::memory_order_relaxed);
-  return taken;
+  // Dirty: the kernel's copy-on-write of a write to them is invisible to us.
+  const uint64_t filled = mapped >> kPageShift;
+  MarkInstalled(first, filled, /*dirty=*/true, /*backed=*/false, /*prefetched=*/false, /*woken=*/false);
+  // A page found present (which an Empty page never should be) stays ours to fault in.
+  for (uint64_t page = first + filled; page < first + taken; ++page) AbandonFetch(page, /*was_empty=*/true);
+  counters_.zero_filled_ahead.fetch_add(filled, std::memory_order_relaxed);
+  return filled;
 }
 
 Status RegionCore::Stage(uint64_t page) {

@@ -172,6 +172,10 @@ class RegionCore {
   uint64_t pages_ = 0;
   Userfaultfd uffd_;
   PageStateTable table_;
+  // Publishes `count` pages from `first`, held in Fetching and now mapped, as
+  // Dirty or Clean, and queues them for eviction; wakes their waiters unless
+  // the mapping call `woken` them already.
+  void MarkInstalled(uint64_t first, uint64_t count, bool dirty, bool backed, bool prefetched, bool woken);
   // Whether a page fetched back now refaulted within a budget's worth of evictions.
   bool RefaultedRecently(uint64_t page) const;
 
