@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libzstd-dev
+  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libzstd-dev libxxhash-dev
   libpmem-dev liblemon-dev libxgboost-dev libtorch-dev
   gnuplot-nox
 )

@@ -96,6 +96,10 @@ Status BuildConfig(const RunArgs& a, RunConfig* c) {
   if (!ParseFaultPath(a.fault_path, &path))
     return Status::InvalidArgument(fmt::format("--fault-path {} is not a path; choose auto, signal or thread", a.fault_path));
   c->fault_path = a.fault_path;
+  DirtyTracking tracking;
+  if (!ParseDirtyTracking(a.dirty_tracking, &tracking))
+    return Status::InvalidArgument(fmt::format("--dirty-tracking {} is not a mode; choose fault or digest", a.dirty_tracking));
+  c->dirty_tracking = a.dirty_tracking;
   PrefetchInstall install;
   if (!ResolvePrefetchInstall(a.prefetch_install, !a.memnodes.empty(), a.prefetch, &install))
     return Status::InvalidArgument(fmt::format("--prefetch-install {} is not a mode; choose auto, map or stage", a.prefetch_install));
@@ -209,6 +213,10 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
                   "Who serves a fault: thread (a fault thread; the default, which every program can use), signal (the "
                   "faulting thread itself, in a SIGBUS handler: faster, but a raw system call into far memory can fail, "
                   "see docs/decisions.md D105), auto (signal where the kernel offers it)")
+      ->capture_default_str();
+  cmd->add_option("--dirty-tracking", args->dirty_tracking,
+                  "How a write to a clean page is seen: fault (a write-protect fault on its first write) or digest (no "
+                  "fault; eviction compares the page with a digest of what it held, docs/decisions.md D109)")
       ->capture_default_str();
   cmd->add_option("--fault-loop", args->fault_loop, "How the fault thread waits (--fault-path thread): poll, spin or hybrid")->capture_default_str();
   cmd->add_option("--prefetch-install", args->prefetch_install,

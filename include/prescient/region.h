@@ -4,9 +4,9 @@
 // The range is reserved with mmap and registered with userfaultfd. A fault
 // thread serves missing-page faults from the Backend, a prefetch worker
 // installs pages the Prefetcher predicts, and an evictor writes dirty pages
-// back and drops them when residency passes the budget. Pages are installed
-// write-protected unless the fault was a write, so the first write to a clean
-// page is seen and clean pages are dropped without write-back.
+// back and drops them when residency passes the budget. Clean pages are
+// dropped without write-back; how a write makes a page dirty is
+// RegionOptions::dirty_tracking.
 #pragma once
 
 #include <cstddef>
@@ -46,6 +46,17 @@ enum class FaultPath { kAuto, kThread, kSignal };
 bool ParseFaultPath(const std::string& text, FaultPath* path);
 const char* FaultPathName(FaultPath path);
 
+// How the runtime learns that a local page was written (D109).
+//   kFault:  a clean page is mapped write-protected; its first write takes a
+//            write-protect fault (a round trip) that marks it dirty.
+//   kDigest: a clean page is mapped writable, with a digest of what it held
+//            when it came in; its writes cost nothing. Eviction write-protects
+//            its victims, so writers wait, and writes back a clean one only if
+//            its digest no longer matches (runtime/page_digest.h).
+enum class DirtyTracking { kFault, kDigest };
+bool ParseDirtyTracking(const std::string& text, DirtyTracking* mode);
+const char* DirtyTrackingName(DirtyTracking mode);
+
 // Where a prefetched page waits for its first touch (D67).
 //   kMap:   mapped at once; the touch costs nothing, and the policy learns
 //           of it only if the page is written (a write-protect fault).
@@ -63,6 +74,7 @@ struct RegionOptions {
   size_t local_bytes = 0;
   double local_fraction = 1.0;
   FaultPath fault_path = FaultPath::kThread;
+  DirtyTracking dirty_tracking = DirtyTracking::kFault;
   FaultLoopMode loop = FaultLoopMode::kHybrid;  // kThread's loop
   int spin_us = 50;
   int fault_threads = 1;
@@ -117,7 +129,8 @@ struct RegionStats {
   uint64_t demand_faults = 0;      // missing-page faults that started a read or zero-fill (waits on one in flight are not)
   uint64_t zero_fills = 0;         // of which: first touch, served without a read
   uint64_t zero_filled_ahead = 0;  // pages mapped to the zero page beside a first touch (D106), never faulted on
-  uint64_t write_protect_faults = 0;  // first write to a clean resident page
+  uint64_t write_protect_faults = 0;  // first write to a clean resident page (DirtyTracking::kFault)
+  uint64_t digest_mismatches = 0;  // clean victims found written by their digest, and written back (kDigest)
   uint64_t pages_fetched = 0;      // pages read from the backend (demand + prefetch)
   uint64_t pages_written_back = 0;
   uint64_t pages_evicted = 0;      // pages dropped from local memory
@@ -137,6 +150,7 @@ struct RegionStats {
   uint64_t budget_pages = 0;       // the budget in force now
   LatencySummary fault_latency;    // fault seen (message read, or signal taken) -> page installed
   FaultPath fault_path = FaultPath::kThread;  // the path that ran (never kAuto)
+  DirtyTracking dirty_tracking = DirtyTracking::kFault;
   uint64_t pinned_waits = 0;       // evictions put off because a system call had the page pinned
 };
 

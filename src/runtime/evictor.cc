@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <immintrin.h>
 
 #include <fmt/format.h>
@@ -160,9 +161,9 @@ bool Evictor::Choose(Batch* batch) {
   if (core_->failed()) return false;
   PageStateTable& table = core_->table();
   std::vector<ResidencyEntry> entries;
-  std::vector<uint64_t> clean, staged;
+  std::vector<uint64_t> clean, staged, unverified;
   Demote(0);
-  while (clean.empty() && batch->dirty.empty()) {
+  while (clean.empty() && unverified.empty() && batch->dirty.empty()) {
     entries.clear();
     core_->inactive().PopOldest(core_->options().evict_batch_pages, &entries);
     // An empty inactive list is refilled from the oldest active pages.
@@ -187,19 +188,23 @@ bool Evictor::Choose(Batch* batch) {
             ++pinned;
             break;
           }
-          const bool dirty = w.state() == PageState::kDirty;
-          (dirty ? batch->dirty : clean).push_back(e.page);
+          if (w.state() == PageState::kDirty) {
+            batch->dirty.push_back(e.page);
+          } else if (w.state() == PageState::kClean && core_->tracks_by_digest()) {
+            unverified.push_back(e.page);
+          } else {
+            clean.push_back(e.page);
+          }
           if (w.state() == PageState::kStaged) staged.push_back(e.page);
-          core_->NoteEvicted(e.page, dirty);
           break;
         }
       }
     }
     // Everything this pass found is pinned by system calls in progress: let
     // the caller overshoot briefly rather than go round the queue for ever.
-    if (pinned == entries.size() && clean.empty() && batch->dirty.empty()) return false;
+    if (pinned == entries.size() && clean.empty() && unverified.empty() && batch->dirty.empty()) return false;
   }
-  core_->BeginEvicting(clean.size() + batch->dirty.size());
+  core_->BeginEvicting(clean.size() + unverified.size() + batch->dirty.size());
   // Every victim leaves the mapping now, so a touch from here on faults as it
   // would in the simulator, and the fault stream does not depend on when the
   // background thread runs. A dirty page's contents are copied out first;
@@ -210,7 +215,13 @@ bool Evictor::Choose(Batch* batch) {
   for (uint64_t page : staged) core_->stage().Release(page);
   // On failure the victims stay Evicting: whoever waits for them stays
   // blocked while the process ends with the error, never reading zeros.
-  if (!CopyOut(batch) || !DropRanges(clean) || !DropRanges(batch->dirty)) return false;
+  std::sort(unverified.begin(), unverified.end());
+  if (!CopyOut(batch, unverified, &clean)) return false;
+  for (uint64_t page : clean) core_->NoteEvicted(page, /*dirty=*/false);
+  for (uint64_t page : batch->dirty) core_->NoteEvicted(page, /*dirty=*/true);
+  std::vector<uint64_t> victims = clean;
+  victims.insert(victims.end(), batch->dirty.begin(), batch->dirty.end());
+  if (!DropRanges(victims)) return false;
   Publish(clean, /*written_back=*/false);
   return true;
 }
@@ -226,22 +237,43 @@ void Evictor::KeepPinned(uint64_t page, PageState state, uint32_t generation) {
   core_->counters().pinned_waits.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool Evictor::CopyOut(Batch* batch) {
-  std::vector<uint64_t>& dirty = batch->dirty;
-  std::sort(dirty.begin(), dirty.end());  // so that neighbours are protected in one call
-  batch->contents.resize(dirty.size() * kPageSize);
-  for (size_t i = 0; i < dirty.size();) {
+bool Evictor::CopyOut(Batch* batch, const std::vector<uint64_t>& unverified, std::vector<uint64_t>* clean) {
+  std::vector<uint64_t>& out = batch->dirty;
+  out.insert(out.end(), unverified.begin(), unverified.end());
+  std::sort(out.begin(), out.end());  // so that neighbours are protected in one call
+  batch->contents.resize(out.size() * kPageSize);
+  for (size_t i = 0; i < out.size();) {
     size_t j = i + 1;
-    while (j < dirty.size() && dirty[j] == dirty[j - 1] + 1) ++j;
+    while (j < out.size() && out[j] == out[j - 1] + 1) ++j;
     // From here on writers block in a write-protect fault until the page is
     // published as Remote, and then fetch what they are about to change.
-    Status st = core_->uffd().WriteProtect(core_->PageAddress(dirty[i]), (j - i) * kPageSize, /*protect=*/true, /*wake=*/false);
+    Status st = core_->uffd().WriteProtect(core_->PageAddress(out[i]), (j - i) * kPageSize, /*protect=*/true, /*wake=*/false);
     if (!st.ok()) {
       core_->Fatal(st);
       return false;
     }
-    for (; i < j; ++i) CopyProtectedPage(batch->contents.data() + i * kPageSize, core_->PageAddress(dirty[i]));
+    for (; i < j; ++i) CopyProtectedPage(batch->contents.data() + i * kPageSize, core_->PageAddress(out[i]));
   }
+  if (unverified.empty()) return true;
+  // Keep, in order, only the pages to write back: the dirty ones, and the
+  // unverified ones whose contents no longer match their digest.
+  size_t kept = 0;
+  uint64_t mismatches = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const std::byte* copy = batch->contents.data() + i * kPageSize;
+    if (std::binary_search(unverified.begin(), unverified.end(), out[i])) {
+      if (core_->StillClean(out[i], copy)) {
+        clean->push_back(out[i]);
+        continue;
+      }
+      ++mismatches;
+    }
+    if (kept != i) std::memcpy(batch->contents.data() + kept * kPageSize, copy, kPageSize);
+    out[kept++] = out[i];
+  }
+  out.resize(kept);
+  batch->contents.resize(kept * kPageSize);
+  core_->counters().digest_mismatches.fetch_add(mismatches, std::memory_order_relaxed);
   return true;
 }
 

@@ -42,6 +42,15 @@ const char* FaultPathName(FaultPath path) {
   return "?";
 }
 
+bool ParseDirtyTracking(const std::string& text, DirtyTracking* mode) {
+  if (text == "fault") *mode = DirtyTracking::kFault;
+  else if (text == "digest") *mode = DirtyTracking::kDigest;
+  else return false;
+  return true;
+}
+
+const char* DirtyTrackingName(DirtyTracking mode) { return mode == DirtyTracking::kDigest ? "digest" : "fault"; }
+
 bool ParsePrefetchInstall(const std::string& text, PrefetchInstall* mode) {
   if (text == "map") *mode = PrefetchInstall::kMap;
   else if (text == "stage") *mode = PrefetchInstall::kStage;
@@ -227,6 +236,7 @@ RegionStats Region::stats() const {
   s.zero_fills = c.zero_fills.load();
   s.zero_filled_ahead = c.zero_filled_ahead.load();
   s.write_protect_faults = c.write_protect_faults.load();
+  s.digest_mismatches = c.digest_mismatches.load();
   s.pages_fetched = c.pages_fetched.load();
   s.pages_written_back = c.pages_written_back.load();
   s.pages_evicted = c.pages_evicted.load();
@@ -241,6 +251,7 @@ RegionStats Region::stats() const {
   s.prefetch_late = c.prefetch_late.load();
   s.pinned_waits = c.pinned_waits.load();
   s.fault_path = core.fault_path();
+  s.dirty_tracking = core.options().dirty_tracking;
   s.resident_pages = core.ResidentPages();
   s.peak_resident_pages = core.PeakResidentPages();
   s.footprint_pages = core.FootprintPages();

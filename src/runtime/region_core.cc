@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/page_digest.h"
 #include "runtime/signal_faults.h"
 
 namespace prescient {
@@ -45,6 +46,7 @@ RegionCore::~RegionCore() {
   if (base_) munmap(base_, pages_ << kPageShift);
   if (last_eviction_) munmap(last_eviction_, pages_ * sizeof(LastEviction));
   if (pins_) munmap(pins_, pages_ * sizeof(uint16_t));
+  if (clean_digests_) munmap(clean_digests_, pages_ * sizeof(uint64_t));
   if (self_pidfd_ >= 0) close(self_pidfd_);
 }
 
@@ -67,6 +69,11 @@ Status RegionCore::Init() {
   void* pins = mmap(nullptr, pages_ * sizeof(uint16_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (pins == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the pin counts");
   pins_ = static_cast<uint16_t*>(pins);
+  if (tracks_by_digest()) {
+    void* digests = mmap(nullptr, pages_ * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (digests == MAP_FAILED) return Status::ResourceExhausted("cannot reserve the page digests");
+    clean_digests_ = static_cast<uint64_t*>(digests);
+  }
   if (options_.prefetch_install == PrefetchInstall::kStage) PRESCIENT_RETURN_IF_ERROR(stage_.Init(pages_, options_.stage_slots));
   self_pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
   if (self_pidfd_ < 0) drop_runs_works_ = false;
@@ -117,7 +124,13 @@ bool RegionCore::RefaultedRecently(uint64_t page) const {
 }
 
 Status RegionCore::InstallRun(uint64_t first, uint64_t count, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
-  PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(first), data, count << kPageShift, /*write_protect=*/!dirty, wake_now, nullptr));
+  // The digest is in place before the page is published Clean, which is
+  // when the evictor may choose it and read the digest.
+  if (!dirty && tracks_by_digest()) {
+    for (uint64_t i = 0; i < count; ++i) clean_digests_[first + i] = PageDigest(data + (i << kPageShift));
+  }
+  const bool write_protect = !dirty && !tracks_by_digest();
+  PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(first), data, count << kPageShift, write_protect, wake_now, nullptr));
   MarkInstalled(first, count, dirty, backed, prefetched, wake_now);
   return Status::Ok();
 }
@@ -230,6 +243,8 @@ bool RegionCore::DropRuns(std::span<const iovec> runs) {
   }
   return true;
 }
+
+bool RegionCore::StillClean(uint64_t page, const std::byte* contents) const { return PageDigest(contents) == clean_digests_[page]; }
 
 void RegionCore::AbandonFetch(uint64_t page, bool was_empty) {
   PageWord w = table_.Load(page);

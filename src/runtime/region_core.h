@@ -27,6 +27,7 @@ struct RegionCounters {
   std::atomic<uint64_t> demand_faults{0};
   std::atomic<uint64_t> zero_fills{0};
   std::atomic<uint64_t> write_protect_faults{0};
+  std::atomic<uint64_t> digest_mismatches{0};
   std::atomic<uint64_t> pages_fetched{0};
   std::atomic<uint64_t> pages_written_back{0};
   std::atomic<uint64_t> pages_evicted{0};
@@ -53,6 +54,9 @@ class RegionCore {
   FaultPath fault_path() const { return fault_path_; }
   // Faulting threads serve their own faults and wait on futexes, not in the kernel.
   bool signal_path() const { return fault_path_ == FaultPath::kSignal; }
+  // Clean pages are mapped writable and told from dirty ones by their digest
+  // (DirtyTracking::kDigest), not write-protected.
+  bool tracks_by_digest() const { return options_.dirty_tracking == DirtyTracking::kDigest; }
   std::byte* base() const { return base_; }
   uint64_t pages() const { return pages_; }
   std::byte* PageAddress(uint64_t page) const { return base_ + (page << kPageShift); }
@@ -113,6 +117,8 @@ class RegionCore {
   Status Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
     return InstallRun(page, 1, data, dirty, backed, prefetched, wake_now);
   }
+  // Under kDigest a clean page is mapped writable and its digest kept, to be
+  // checked by StillClean when it is evicted.
   // Install for `count` consecutive pages from `first` whose data lie
   // consecutively at `data`: one UFFDIO_COPY for the whole run.
   Status InstallRun(uint64_t first, uint64_t count, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now);
@@ -134,6 +140,10 @@ class RegionCore {
   // staged page's first touch (dirty for a write).
   Status InstallStaged(uint64_t page, bool dirty, bool wake_now);
   StageArea& stage() { return stage_; }
+
+  // Whether `contents`, copied from a page installed Clean (and write-
+  // protected since, by the evictor), still match what was installed.
+  bool StillClean(uint64_t page, const std::byte* contents) const;
 
   // Drops the pages of every run with one process_madvise(MADV_DONTNEED)
   // call; false, having dropped nothing, where the kernel does not take
@@ -191,6 +201,7 @@ class RegionCore {
   };
   LastEviction* last_eviction_ = nullptr;  // per page
   uint16_t* pins_ = nullptr;               // per page
+  uint64_t* clean_digests_ = nullptr;      // per page, under kDigest: the digest at install
   int self_pidfd_ = -1;                    // for process_madvise; -1 once it proves unusable
   std::atomic<bool> drop_runs_works_{true};
   FaultPath fault_path_ = FaultPath::kThread;

@@ -37,6 +37,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
   j["zero_fills"] = s.zero_fills;
   j["zero_filled_ahead"] = s.zero_filled_ahead;
   j["write_protect_faults"] = s.write_protect_faults;
+  j["digest_mismatches"] = s.digest_mismatches;
   j["pages_evicted"] = s.pages_evicted;
   j["pages_discarded"] = s.pages_discarded;
   j["prefetch_issued"] = s.prefetch_issued;
@@ -63,6 +64,7 @@ nlohmann::json ReportToJson(const RunReport& r) {
     j["prefetcher"]["future_map_fraction"] = r.prefetcher["future_map_bytes"].get<double>() / static_cast<double>(PageBytes(s.peak_footprint_pages));
   j["fault_loop"] = r.fault_loop;
   j["fault_path"] = FaultPathName(r.region.fault_path);
+  j["dirty_tracking"] = DirtyTrackingName(r.region.dirty_tracking);
   j["prefetch_install"] = PrefetchInstallName(s.prefetch_install);
   j["backend"] = r.backend_description;
   j["backend_stats"] = {{"read_requests", r.backend.read_requests},   {"write_requests", r.backend.write_requests},
@@ -90,7 +92,9 @@ std::string FormatReportSummary(const RunReport& r) {
   out += fmt::format("prescient: {:.2f} s, {} managed of {} peak heap ({:.1f}% managed), local budget {}, {}\n", r.wall_s,
                      FormatBytes(r.heap.peak_managed_bytes), FormatBytes(r.heap.peak_total_bytes), r.heap.ManagedFraction() * 100,
                      budget, r.backend_description);
-  out += fmt::format("prescient: faults served by the {} path\n", s.fault_path == FaultPath::kSignal ? "signal (on the faulting thread)" : "fault-thread");
+  out += fmt::format("prescient: faults served by the {} path; writes seen by {}\n",
+                     s.fault_path == FaultPath::kSignal ? "signal (on the faulting thread)" : "fault-thread",
+                     s.dirty_tracking == DirtyTracking::kDigest ? "page digests at eviction" : "write-protect faults");
   out += fmt::format("prescient: {} demand faults ({} zero-fill), fault latency p50 {:.1f} us p99 {:.1f} us; {} pages fetched, {} written back, {} evicted\n",
                      s.demand_faults, s.zero_fills, s.fault_latency.p50_us, s.fault_latency.p99_us, s.pages_fetched, s.pages_written_back,
                      s.pages_evicted);

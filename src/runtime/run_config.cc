@@ -60,6 +60,11 @@ Status RunConfigFromEnv(RunConfig* config) {
     if (!ParseFaultPath(v, &path)) return Status::InvalidArgument(fmt::format("{}={}: expected auto, signal or thread", kEnvFaultPath, v));
     c.fault_path = v;
   }
+  if (const char* v = Get(kEnvDirtyTracking)) {
+    DirtyTracking mode;
+    if (!ParseDirtyTracking(v, &mode)) return Status::InvalidArgument(fmt::format("{}={}: expected fault or digest", kEnvDirtyTracking, v));
+    c.dirty_tracking = v;
+  }
   if (const char* v = Get(kEnvPrefetchInstall)) {
     PrefetchInstall mode;
     if (!ResolvePrefetchInstall(v, !c.memnodes.empty(), c.prefetch, &mode))
@@ -114,6 +119,7 @@ std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
   put(kEnvHybrid, c.hybrid ? "1" : "0");
   put(kEnvFaultLoop, c.fault_loop);
   put(kEnvFaultPath, c.fault_path);
+  put(kEnvDirtyTracking, c.dirty_tracking);
   put(kEnvPrefetchInstall, c.prefetch_install);
   put(kEnvMinAlloc, std::to_string(c.min_alloc_bytes));
   put(kEnvReserve, std::to_string(c.reserve_bytes));
@@ -141,6 +147,10 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   // A trace stamps each event with the faulting thread's CPU time, read while
   // that thread is blocked; a signal handler would add its own work to it.
   if (!config.trace_path.empty()) o.fault_path = FaultPath::kThread;
+  if (!ParseDirtyTracking(config.dirty_tracking, &o.dirty_tracking))
+    return Status::InvalidArgument(fmt::format("unknown dirty tracking '{}'; expected fault or digest", config.dirty_tracking));
+  // A trace records first writes, which only write-protect faults show.
+  if (!config.trace_path.empty()) o.dirty_tracking = DirtyTracking::kFault;
   o.prefetch = config.prefetch;
   if (!ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), config.prefetch, &o.prefetch_install))
     return Status::InvalidArgument(fmt::format("unknown prefetch install '{}'; expected auto, map or stage", config.prefetch_install));

@@ -27,6 +27,7 @@ inline constexpr char kEnvReport[] = "PRESCIENT_REPORT";                 // JSON
 inline constexpr char kEnvPrefetch[] = "PRESCIENT_PREFETCH";             // policy name
 inline constexpr char kEnvFaultLoop[] = "PRESCIENT_FAULT_LOOP";          // poll | spin | hybrid
 inline constexpr char kEnvFaultPath[] = "PRESCIENT_FAULT_PATH";          // auto | signal | thread
+inline constexpr char kEnvDirtyTracking[] = "PRESCIENT_DIRTY_TRACKING";  // fault | digest
 inline constexpr char kEnvPrefetchInstall[] = "PRESCIENT_PREFETCH_INSTALL";  // auto | map | stage
 inline constexpr char kEnvMinAlloc[] = "PRESCIENT_MIN_ALLOC";            // smallest managed allocation
 inline constexpr char kEnvReserve[] = "PRESCIENT_RESERVE";               // virtual size of the region
@@ -62,6 +63,7 @@ struct RunConfig {
   std::string fault_loop = "hybrid";
   // thread, the safe default: the signal path is opt-in (D105).
   std::string fault_path = "thread";
+  std::string dirty_tracking = "fault";
   // map, stage, or auto: stage for the classic policies when far memory is
   // on memory nodes, map otherwise (D67).
   std::string prefetch_install = "auto";

@@ -43,9 +43,12 @@ struct Case {
   const char* prefetch;
   const char* install = "map";
   const char* path = "thread";
+  const char* tracking = "fault";
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.local_pct << "% " << c.path << " " << c.loop << " " << c.prefetch << " " << c.install; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.local_pct << "% " << c.path << " " << c.loop << " " << c.prefetch << " " << c.install << " " << c.tracking;
+}
 
 class RegionStress : public ::testing::TestWithParam<Case> {};
 
@@ -57,6 +60,7 @@ TEST_P(RegionStress, EveryByteSurvivesEvictionAndWriteBack) {
   options.prefetch = c.prefetch;
   ASSERT_TRUE(ParsePrefetchInstall(c.install, &options.prefetch_install));
   ASSERT_TRUE(ParseFaultPath(c.path, &options.fault_path));
+  ASSERT_TRUE(ParseDirtyTracking(c.tracking, &options.dirty_tracking));
   StressOptions stress;
   stress.pages = kPages;
   std::optional<RegionStats> stats = StressNewRegion(options, stress);
@@ -68,7 +72,12 @@ TEST_P(RegionStress, EveryByteSurvivesEvictionAndWriteBack) {
   EXPECT_GT(s.pages_evicted, 0u);
   EXPECT_GT(s.pages_written_back, 0u);
   EXPECT_GT(s.pages_fetched, 0u);
-  EXPECT_GT(s.write_protect_faults, 0u) << "reads then writes must be caught as first writes";
+  if (options.dirty_tracking == DirtyTracking::kFault) {
+    EXPECT_GT(s.write_protect_faults, 0u) << "reads then writes must be caught as first writes";
+  } else {
+    EXPECT_EQ(s.write_protect_faults, 0u) << "a clean page is mapped writable";
+    EXPECT_GT(s.digest_mismatches, 0u) << "reads then writes must be caught at eviction";
+  }
   // The budget holds, up to one fault batch in flight.
   EXPECT_LE(s.peak_resident_pages, s.budget_pages + 64) << "budget " << s.budget_pages;
   EXPECT_GT(s.fault_latency.count, 0u);
@@ -84,11 +93,18 @@ INSTANTIATE_TEST_SUITE_P(Budgets, RegionStress,
                                            Case{10, "poll", "readahead"}, Case{25, "hybrid", "readahead", "stage"},
                                            Case{10, "poll", "readahead", "stage"}, Case{10, "hybrid", "none", "map", "signal"},
                                            Case{25, "hybrid", "none", "map", "signal"}, Case{50, "hybrid", "none", "map", "signal"},
-                                           Case{25, "hybrid", "readahead", "map", "signal"}, Case{10, "hybrid", "readahead", "stage", "signal"}),
+                                           Case{25, "hybrid", "readahead", "map", "signal"}, Case{10, "hybrid", "readahead", "stage", "signal"},
+                                           Case{10, "hybrid", "none", "map", "thread", "digest"}, Case{25, "hybrid", "none", "map", "thread", "digest"},
+                                           Case{50, "hybrid", "none", "map", "thread", "digest"}, Case{10, "hybrid", "none", "map", "signal", "digest"},
+                                           Case{25, "hybrid", "none", "map", "signal", "digest"}, Case{50, "hybrid", "none", "map", "signal", "digest"},
+                                           Case{25, "hybrid", "readahead", "map", "signal", "digest"},
+                                           Case{10, "poll", "readahead", "stage", "thread", "digest"}),
                          [](const auto& info) {
                            const std::string path = info.param.path;
+                           const std::string tracking = info.param.tracking;
                            return std::to_string(info.param.local_pct) + "pct_" + (path == "signal" ? "signal" : info.param.loop) + "_" +
-                                  info.param.prefetch + (std::string(info.param.install) == "map" ? "" : std::string("_") + info.param.install);
+                                  info.param.prefetch + (std::string(info.param.install) == "map" ? "" : std::string("_") + info.param.install) +
+                                  (tracking == "fault" ? "" : "_" + tracking);
                          });
 
 TEST(Region, SequentialScanWithReadaheadPrefetchesAndUsesPages) {

@@ -19,7 +19,7 @@ using testing::Memnode;
 
 constexpr uint64_t kPages = 8192;
 
-void StressThrough(const std::string& memnodes, int local_pct, FaultPath path) {
+void StressThrough(const std::string& memnodes, int local_pct, FaultPath path, DirtyTracking tracking) {
   Status st;
   auto backend = MakeBackend(memnodes, TcpOptions{}, LinkModel{}, &st);
   ASSERT_NE(backend, nullptr) << st.ToString();
@@ -27,6 +27,7 @@ void StressThrough(const std::string& memnodes, int local_pct, FaultPath path) {
   options.reserve_bytes = size_t{1} << 30;
   options.local_bytes = kPages * kPageSize * static_cast<uint64_t>(local_pct) / 100;
   options.fault_path = path;
+  options.dirty_tracking = tracking;
   auto region = Region::Create(options, std::move(backend), &st);
   ASSERT_NE(region, nullptr) << st.ToString();
   testing::StressOptions stress;
@@ -41,22 +42,24 @@ void StressThrough(const std::string& memnodes, int local_pct, FaultPath path) {
   EXPECT_GT(region->backend().stats().bytes_sent, 0u);
 }
 
-class RegionOverMemnode : public ::testing::TestWithParam<std::tuple<int, FaultPath>> {};
+class RegionOverMemnode : public ::testing::TestWithParam<std::tuple<int, FaultPath, DirtyTracking>> {};
 
 TEST_P(RegionOverMemnode, EveryByteSurvives) {
   Memnode node;
-  StressThrough(node.endpoint(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  StressThrough(node.endpoint(), std::get<0>(GetParam()), std::get<1>(GetParam()), std::get<2>(GetParam()));
 }
 
 TEST_P(RegionOverMemnode, EveryByteSurvivesShardedOverTwoNodes) {
   Memnode a, b;
-  StressThrough(a.endpoint() + "," + b.endpoint(), std::get<0>(GetParam()), std::get<1>(GetParam()));
+  StressThrough(a.endpoint() + "," + b.endpoint(), std::get<0>(GetParam()), std::get<1>(GetParam()), std::get<2>(GetParam()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Budgets, RegionOverMemnode,
-                         ::testing::Combine(::testing::Values(10, 25, 50), ::testing::Values(FaultPath::kThread, FaultPath::kSignal)),
+                         ::testing::Combine(::testing::Values(10, 25, 50), ::testing::Values(FaultPath::kThread, FaultPath::kSignal),
+                                            ::testing::Values(DirtyTracking::kFault, DirtyTracking::kDigest)),
                          [](const auto& info) {
-                           return std::to_string(std::get<0>(info.param)) + "pct_" + FaultPathName(std::get<1>(info.param));
+                           return std::to_string(std::get<0>(info.param)) + "pct_" + FaultPathName(std::get<1>(info.param)) + "_" +
+                                  DirtyTrackingName(std::get<2>(info.param));
                          });
 
 TEST(RegionOverMemnode, NodeKilledMidRunEndsTheProgramWithItsName) {
