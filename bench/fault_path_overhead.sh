@@ -5,7 +5,7 @@
 # its own fault from a SIGBUS handler), REPS times, the three in a shuffled
 # order each repetition so that machine load hits them alike. Every run must
 # print the native checksum. Prints the median wall seconds and the ratios
-# (each path over native, signal over thread) and writes
+# (each configuration over native, and over the first) and writes
 # results/fault_path_overhead.json; each run's output and report stay in
 # results/fault_path_overhead/.
 #
@@ -15,7 +15,10 @@
 #   WORKLOAD_LOCAL=100%   local memory of the workloads (build/workloads/W --small): all
 #                         of it, so the runs measure the fixed costs (first touches, the
 #                         system call wrappers), not eviction
-#   PATHS="thread signal"
+#   PATHS="thread signal"  the configurations to run: a fault path, optionally with a
+#                         dirty tracking after a "+" (signal+digest; default fault, D109)
+#   OLD=                  a `prescient` binary of an older build: adds the configuration
+#                         "old", its default run, beside the new build's in the same run
 #   CHURN_ARGS="--ops 8000"   THREADS_UPDATE_ARGS="--updates 500000"   WORKLOAD_ARGS="--small"
 #                         the programs' own flags (default: theirs, and --small). At the
 #                         defaults threads_update takes ~6.2 M demand faults a managed run,
@@ -26,11 +29,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 PROGRAMS="${PROGRAMS:-churn threads_update mcf xgboost pagerank sssp}" REPS="${REPS:-2}" LOCAL="${LOCAL:-25%}"
-WORKLOAD_LOCAL="${WORKLOAD_LOCAL:-100%}" PATHS="${PATHS:-thread signal}" CHURN_ARGS="${CHURN_ARGS:-}"
+WORKLOAD_LOCAL="${WORKLOAD_LOCAL:-100%}" PATHS="${PATHS:-thread signal}" CHURN_ARGS="${CHURN_ARGS:-}" OLD="${OLD:-}"
 THREADS_UPDATE_ARGS="${THREADS_UPDATE_ARGS:-}" WORKLOAD_ARGS="${WORKLOAD_ARGS:---small}"
 command_line="$0${*:+ $*}"
 bin=build/prescient
 [ -x "$bin" ] || { echo "missing $bin: build first"; exit 2; }
+if [ -n "$OLD" ]; then
+  [ -x "$OLD" ] || { echo "OLD=$OLD is not an executable prescient"; exit 2; }
+  PATHS="old $PATHS"
+fi
 # shellcheck source=bench/dlrm_common.sh
 . bench/dlrm_common.sh
 out=results/fault_path_overhead
@@ -70,8 +77,12 @@ for p in $PROGRAMS; do
       t0=$(now)
       if [ "$cell" = native ]; then
         "${cmd[@]}" >"$log.out" 2>"$log.err"
+      elif [ "$cell" = old ]; then
+        "$OLD" run --quiet --local "$share" --report "$log.json" -- "${cmd[@]}" >"$log.out" 2>"$log.err"
       else
-        "$bin" run --quiet --local "$share" --fault-path "$cell" --report "$log.json" -- "${cmd[@]}" >"$log.out" 2>"$log.err"
+        tracking=fault
+        [[ "$cell" == *+* ]] && tracking="${cell#*+}"
+        "$bin" run --quiet --local "$share" --fault-path "${cell%%+*}" --dirty-tracking "$tracking" --report "$log.json" -- "${cmd[@]}" >"$log.out" 2>"$log.err"
       fi
       rc=$?
       t1=$(now)
@@ -101,13 +112,19 @@ med() {
 }
 # What a configuration reported in its last run (the path that ran, faults).
 last() { awk -v p="$1" -v c="$2" -v k="$3" '$1 == p && $2 == c { v = $k } END { print (v == "" ? "-" : v) }' "$rows"; }
+# Every configuration is also compared with the first (the old build's, when OLD is set).
+base="${PATHS%% *}"
 printf '%-15s %6s %9s' program local native_s
-for c in $PATHS; do printf ' %9s %8s' "${c}_s" "/native"; done
-printf ' %14s %s\n' "signal/thread" "(ran)"
+for c in $PATHS; do
+  printf ' %9s %8s' "${c}_s" "/native"
+  [ "$c" = "$base" ] || printf ' %8s' "/$base"
+done
+printf '\n'
 programs_json=""
 for p in $PROGRAMS; do
   read -r _ sum share command <"$out/$p.program"
   native=$(med "$p" native)
+  base_m=$(med "$p" "$base")
   printf "%-15s %6s %9s" "$p" "$share" "$native"
   medians="\"native\":$native" ratios="" ran_json="" runs_json=""
   for c in $PATHS; do
@@ -115,14 +132,13 @@ for p in $PROGRAMS; do
     printf ' %9s %8s' "$m" "$(ratio "$m" "$native")"
     medians="$medians,\"$c\":$m"
     ratios="$ratios${ratios:+,}\"${c}_over_native\":$(ratio "$m" "$native")"
+    if [ "$c" != "$base" ]; then
+      printf ' %8s' "$(ratio "$m" "$base_m")"
+      ratios="$ratios,\"${c}_over_${base}\":$(ratio "$m" "$base_m")"
+    fi
     ran_json="$ran_json${ran_json:+,}\"$c\":$(json_str "$(last "$p" "$c" 6)")"
   done
-  st=null
-  if [[ " $PATHS " == *" signal "* && " $PATHS " == *" thread "* ]]; then
-    st=$(ratio "$(med "$p" signal)" "$(med "$p" thread)")
-    ratios="$ratios,\"signal_over_thread\":$st"
-  fi
-  printf ' %14s (%s)\n' "$st" "$(last "$p" signal 6)"
+  printf '\n'
   while read -r _ c rep wall ok ran faults; do
     [ "$faults" = - ] && faults=null
     runs_json="$runs_json${runs_json:+,}{\"config\":\"$c\",\"rep\":$rep,\"wall_s\":$wall,\"checksum_ok\":$([ "$ok" = 1 ] && echo true || echo false),\"fault_path\":$(json_str "$ran"),\"demand_faults\":$faults}"
@@ -136,7 +152,7 @@ dirty=false
 [ -n "$(git status --porcelain 2>/dev/null)" ] && dirty=true
 cat >results/fault_path_overhead.json <<EOF
 {"schema_version":1,
- "provenance":{"git_commit":"$commit","git_dirty":$dirty,"date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","host_nproc":$(nproc),"kernel_release":"$(uname -r)","command_line":"$command_line","reps":$REPS,"local":"$LOCAL","workload_local":"$WORKLOAD_LOCAL","paths":"$PATHS","churn_args":"$CHURN_ARGS","threads_update_args":"$THREADS_UPDATE_ARGS","workload_args":"$WORKLOAD_ARGS"},
+ "provenance":{"git_commit":"$commit","git_dirty":$dirty,"date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","host_nproc":$(nproc),"kernel_release":"$(uname -r)","command_line":"$command_line","reps":$REPS,"local":"$LOCAL","workload_local":"$WORKLOAD_LOCAL","paths":"$PATHS","old":"$OLD","churn_args":"$CHURN_ARGS","threads_update_args":"$THREADS_UPDATE_ARGS","workload_args":"$WORKLOAD_ARGS"},
  "programs":[$programs_json]}
 EOF
 echo "wrote results/fault_path_overhead.json"

@@ -49,10 +49,12 @@ const char* FaultPathName(FaultPath path);
 // How the runtime learns that a local page was written (D109).
 //   kFault:  a clean page is mapped write-protected; its first write takes a
 //            write-protect fault (a round trip) that marks it dirty.
-//   kDigest: a clean page is mapped writable, with a digest of what it held
-//            when it came in; its writes cost nothing. Eviction write-protects
-//            its victims, so writers wait, and writes back a clean one only if
-//            its digest no longer matches (runtime/page_digest.h).
+//   kDigest: a clean page that left local memory dirty last time, and so is
+//            likely to be written again, is mapped writable, with a digest of
+//            what it held when it came in: its writes cost nothing. Eviction
+//            write-protects such a victim, so writers wait, and writes it back
+//            only if its digest no longer matches (runtime/page_digest.h).
+//            Other clean pages are write-protected, as under kFault.
 enum class DirtyTracking { kFault, kDigest };
 bool ParseDirtyTracking(const std::string& text, DirtyTracking* mode);
 const char* DirtyTrackingName(DirtyTracking mode);

@@ -190,7 +190,7 @@ bool Evictor::Choose(Batch* batch) {
           }
           if (w.state() == PageState::kDirty) {
             batch->dirty.push_back(e.page);
-          } else if (w.state() == PageState::kClean && core_->tracks_by_digest()) {
+          } else if (w.state() == PageState::kClean && core_->MappedWritable(e.page)) {
             unverified.push_back(e.page);
           } else {
             clean.push_back(e.page);

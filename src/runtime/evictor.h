@@ -10,9 +10,9 @@
 // write-protected (later writers block in a fault), then copied, then
 // dropped, and its writers are woken only once the backend has acknowledged
 // the write-back; they re-fault the page from the backend, which by then
-// holds their data's base. Under DirtyTracking::kDigest a clean victim may
-// have been written without a fault: it goes the same way, and is dropped
-// without write-back only if its copy still matches its digest.
+// holds their data's base. Under DirtyTracking::kDigest a clean victim mapped
+// writable may have been written without a fault: it goes the same way, and
+// is dropped without write-back only if its copy still matches its digest.
 #pragma once
 
 #include <cstddef>
@@ -71,7 +71,7 @@ class Evictor {
   // could be chosen.
   bool EvictOneBatch();
   // Write-protects the batch's dirty pages and the `unverified` ones (clean
-  // under kDigest, perhaps written since) and copies them into its contents;
+  // but mapped writable under kDigest, perhaps written since) and copies them into its contents;
   // an unverified page whose copy matches its digest moves to *clean.
   bool CopyOut(Batch* batch, const std::vector<uint64_t>& unverified, std::vector<uint64_t>* clean);
   // Writes the batch's pages back, then publishes them.

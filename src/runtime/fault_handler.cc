@@ -250,11 +250,10 @@ void FaultHandler::ServeSignalFault(uintptr_t address, bool write) {
   const uint64_t start_ns = NowNanos();
   static thread_local const uint32_t thread_id = static_cast<uint32_t>(gettid());
   const uint64_t page = core_->PageOf(address);
-  // A write to a page mapped clean is a write-protect fault (under kDigest a
-  // clean page is writable); anything else found mapped was installed since
-  // the fault was raised.
+  // A write to a page mapped clean and write-protected is a write-protect
+  // fault; anything else found mapped was installed since the fault was raised.
   PageWord w = core_->table().Load(page);
-  if (write && w.state() == PageState::kClean && !core_->tracks_by_digest()) {
+  if (write && w.state() == PageState::kClean && !core_->MappedWritable(page)) {
     OnWriteProtect(page, thread_id);
   } else if (!IsMapped(w.state())) {
     thread_local std::vector<Pending> pending;

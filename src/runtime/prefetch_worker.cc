@@ -80,7 +80,8 @@ void PrefetchWorker::FetchBatch(std::deque<uint64_t>& candidates) {
   for (size_t i = 0; i < ios.size(); ++i) {
     // A page that left dirty will likely be written again: mapped writable,
     // that write costs nothing now instead of a write-protect fault (D101).
-    // Under kDigest every mapped prefetch is writable, and stays clean until written.
+    // Under kDigest such a page is mapped writable yet clean (InstallRun),
+    // and written back only if its digest shows a write.
     dirty[i] = !staged[i] && !core_->tracks_by_digest() && core_->options().prefetch_writable_if_left_dirty && core_->LeftDirty(ios[i].page_no);
     writable += dirty[i];
   }

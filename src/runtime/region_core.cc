@@ -124,13 +124,22 @@ bool RegionCore::RefaultedRecently(uint64_t page) const {
 }
 
 Status RegionCore::InstallRun(uint64_t first, uint64_t count, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
-  // The digest is in place before the page is published Clean, which is
-  // when the evictor may choose it and read the digest.
-  if (!dirty && tracks_by_digest()) {
-    for (uint64_t i = 0; i < count; ++i) clean_digests_[first + i] = PageDigest(data + (i << kPageShift));
+  // One copy per stretch of pages mapped alike: writable, or write-protected.
+  for (uint64_t i = 0; i < count;) {
+    const bool writable = dirty || MapsCleanWritable(first + i);
+    uint64_t j = i + 1;
+    while (j < count && (dirty || MapsCleanWritable(first + j)) == writable) ++j;
+    // The digest is in place before the page is published Clean, which is
+    // when the evictor may choose it and read the digest.
+    if (tracks_by_digest()) {
+      for (uint64_t k = i; k < j; ++k) {
+        const uint64_t digest = writable && !dirty ? NonZeroDigest(data + (k << kPageShift)) : 0;
+        std::atomic_ref<uint64_t>(clean_digests_[first + k]).store(digest, std::memory_order_relaxed);
+      }
+    }
+    PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(first + i), data + (i << kPageShift), (j - i) << kPageShift, /*write_protect=*/!writable, wake_now, nullptr));
+    i = j;
   }
-  const bool write_protect = !dirty && !tracks_by_digest();
-  PRESCIENT_RETURN_IF_ERROR(uffd_.Copy(PageAddress(first), data, count << kPageShift, write_protect, wake_now, nullptr));
   MarkInstalled(first, count, dirty, backed, prefetched, wake_now);
   return Status::Ok();
 }
@@ -244,7 +253,14 @@ bool RegionCore::DropRuns(std::span<const iovec> runs) {
   return true;
 }
 
-bool RegionCore::StillClean(uint64_t page, const std::byte* contents) const { return PageDigest(contents) == clean_digests_[page]; }
+uint64_t RegionCore::NonZeroDigest(const std::byte* page) {
+  const uint64_t digest = PageDigest(page);
+  return digest == 0 ? 1 : digest;  // 0 marks a page mapped write-protected
+}
+
+bool RegionCore::StillClean(uint64_t page, const std::byte* contents) const {
+  return NonZeroDigest(contents) == std::atomic_ref<uint64_t>(clean_digests_[page]).load(std::memory_order_relaxed);
+}
 
 void RegionCore::AbandonFetch(uint64_t page, bool was_empty) {
   PageWord w = table_.Load(page);

@@ -54,9 +54,18 @@ class RegionCore {
   FaultPath fault_path() const { return fault_path_; }
   // Faulting threads serve their own faults and wait on futexes, not in the kernel.
   bool signal_path() const { return fault_path_ == FaultPath::kSignal; }
-  // Clean pages are mapped writable and told from dirty ones by their digest
-  // (DirtyTracking::kDigest), not write-protected.
+  // Under DirtyTracking::kDigest a clean page that left dirty last time is
+  // mapped writable, its writes seen by its digest at eviction; the others
+  // are write-protected, as under kFault (D109).
   bool tracks_by_digest() const { return options_.dirty_tracking == DirtyTracking::kDigest; }
+  bool MapsCleanWritable(uint64_t page) const { return tracks_by_digest() && LeftDirty(page); }
+  // Whether `page`, installed Clean, was mapped writable (so may have been
+  // written since); read by the evictor once it owns the page.
+  bool MappedWritable(uint64_t page) const {
+    // Relaxed: a faulting thread may ask while an install rewrites it; the
+    // page's state word orders it for the evictor.
+    return clean_digests_ != nullptr && std::atomic_ref<uint64_t>(clean_digests_[page]).load(std::memory_order_relaxed) != 0;
+  }
   std::byte* base() const { return base_; }
   uint64_t pages() const { return pages_; }
   std::byte* PageAddress(uint64_t page) const { return base_ + (page << kPageShift); }
@@ -117,8 +126,8 @@ class RegionCore {
   Status Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
     return InstallRun(page, 1, data, dirty, backed, prefetched, wake_now);
   }
-  // Under kDigest a clean page is mapped writable and its digest kept, to be
-  // checked by StillClean when it is evicted.
+  // A clean page mapped writable (MapsCleanWritable) has its digest kept, to
+  // be checked by StillClean when it is evicted.
   // Install for `count` consecutive pages from `first` whose data lie
   // consecutively at `data`: one UFFDIO_COPY for the whole run.
   Status InstallRun(uint64_t first, uint64_t count, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now);
@@ -141,8 +150,8 @@ class RegionCore {
   Status InstallStaged(uint64_t page, bool dirty, bool wake_now);
   StageArea& stage() { return stage_; }
 
-  // Whether `contents`, copied from a page installed Clean (and write-
-  // protected since, by the evictor), still match what was installed.
+  // Whether `contents`, copied from a page installed Clean and writable (and
+  // write-protected since, by the evictor), still match what was installed.
   bool StillClean(uint64_t page, const std::byte* contents) const;
 
   // Drops the pages of every run with one process_madvise(MADV_DONTNEED)
@@ -201,7 +210,8 @@ class RegionCore {
   };
   LastEviction* last_eviction_ = nullptr;  // per page
   uint16_t* pins_ = nullptr;               // per page
-  uint64_t* clean_digests_ = nullptr;      // per page, under kDigest: the digest at install
+  uint64_t* clean_digests_ = nullptr;      // per page, under kDigest: the digest at install, 0 if mapped write-protected
+  static uint64_t NonZeroDigest(const std::byte* page);
   int self_pidfd_ = -1;                    // for process_madvise; -1 once it proves unusable
   std::atomic<bool> drop_runs_works_{true};
   FaultPath fault_path_ = FaultPath::kThread;

@@ -1,7 +1,7 @@
-// DirtyTracking::kDigest (D109): clean pages are mapped writable, so writes
-// to them take no fault, and eviction tells written pages from clean ones by
-// a digest. These tests race writers against eviction and count which pages
-// went back to the backend.
+// DirtyTracking::kDigest (D109): a clean page that left dirty last time is
+// mapped writable, so writes to it take no fault, and eviction tells whether
+// it was written by a digest. These tests race writers against eviction and
+// count which pages went back to the backend.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -42,8 +42,8 @@ uint64_t* Word(std::byte* base, uint64_t page, size_t offset) { return reinterpr
 
 class DigestTracking : public ::testing::TestWithParam<FaultPath> {};
 
-// Each writer reads a page (installing it clean, and writable) and then
-// writes it, with no fault, while another thread evicts everything over and
+// Each writer reads a page (after its first round installing it clean, and
+// writable, as it left dirty) and then writes it, with no fault, while another thread evicts everything over and
 // over: a write that lands before the evictor protects the page must be
 // written back, and one after it must wait and land on the refetched page.
 // A lost write shows as a page that reads one round behind.
@@ -89,37 +89,52 @@ TEST_P(DigestTracking, WritesRacingEvictionAreNeverLost) {
   }
   RegionStats s = region->stats();
   EXPECT_EQ(s.dirty_tracking, DirtyTracking::kDigest);
-  EXPECT_EQ(s.write_protect_faults, 0u) << "a clean page is mapped writable";
+  // First touches have no history, and a page evicted between its read and
+  // its write leaves clean: those are write-protected. Most writes are not.
+  EXPECT_LT(s.write_protect_faults, kRounds * kWriters * kPagesPerWriter / 4);
   EXPECT_GT(s.digest_mismatches, 0u) << "pages read clean, then written, must be found by their digest (" << sweeps << " sweeps)";
   EXPECT_GT(s.pages_evicted, 0u);
 }
 
-// Clean pages go without write-back; only the ones written since they came
-// in are written back, and a write that puts back what was there is no write.
-TEST_P(DigestTracking, OnlyPagesWhoseContentsChangedAreWrittenBack) {
+// A page that left dirty comes back writable and goes without write-back
+// unless its contents changed (a write that puts back what was there is no
+// write); a page that left clean comes back write-protected, and its first
+// write is a fault.
+TEST_P(DigestTracking, PagesThatLeftDirtyComeBackWritableAndAreWrittenBackOnlyIfChanged) {
   auto region = MakeRegion(GetParam(), 4 << 20);
   ASSERT_NE(region, nullptr);
   std::byte* base = region->base();
   constexpr uint64_t kPages = 64;
+  auto in = [&] {
+    for (uint64_t p = 0; p < kPages; ++p) ASSERT_EQ(base[p * kPageSize + 8], static_cast<std::byte>(p + 1)) << "page " << p;
+  };
   for (uint64_t p = 0; p < kPages; ++p) std::memset(base + p * kPageSize, static_cast<int>(p + 1), kPageSize);
   EvictEverything(*region);
-  const uint64_t first_write_back = region->stats().pages_written_back;
-  EXPECT_EQ(first_write_back, kPages) << "first touches that were written are dirty";
-
-  for (uint64_t p = 0; p < kPages; ++p) ASSERT_EQ(base[p * kPageSize + 100], static_cast<std::byte>(p + 1));  // in, clean
-  EvictEverything(*region);
-  EXPECT_EQ(region->stats().pages_written_back, first_write_back) << "pages only read went back for nothing";
-
-  for (uint64_t p = 0; p < kPages; ++p) ASSERT_EQ(base[p * kPageSize], static_cast<std::byte>(p + 1));  // in, clean
-  for (uint64_t p = 0; p < 10; ++p) base[p * kPageSize + 7] = std::byte{0};                              // changed
-  for (uint64_t p = 10; p < 20; ++p) base[p * kPageSize + 7] = static_cast<std::byte>(p + 1);            // the same bytes again
-  EvictEverything(*region);
   RegionStats s = region->stats();
-  EXPECT_EQ(s.pages_written_back, first_write_back + 10);
+  EXPECT_EQ(s.pages_written_back, kPages) << "first touches that were written are dirty";
+
+  // All left dirty: back writable. Ten are changed, ten written with the
+  // bytes they held, the rest only read.
+  in();
+  for (uint64_t p = 0; p < 10; ++p) base[p * kPageSize + 7] = std::byte{0};
+  for (uint64_t p = 10; p < 20; ++p) base[p * kPageSize + 7] = static_cast<std::byte>(p + 1);
+  EvictEverything(*region);
+  s = region->stats();
+  EXPECT_EQ(s.write_protect_faults, 0u);
   EXPECT_EQ(s.digest_mismatches, 10u);
+  EXPECT_EQ(s.pages_written_back, kPages + 10);
+
+  // Only the ten changed pages left dirty: they alone come back writable.
+  in();
+  for (uint64_t p = 0; p < kPages; ++p) base[p * kPageSize + 9] = std::byte{0xee};
+  EvictEverything(*region);
+  s = region->stats();
+  EXPECT_EQ(s.write_protect_faults, kPages - 10);
+  EXPECT_EQ(s.digest_mismatches, 20u);
+  EXPECT_EQ(s.pages_written_back, 2 * kPages + 10);
   for (uint64_t p = 0; p < kPages; ++p) {
     ASSERT_EQ(base[p * kPageSize + 7], p < 10 ? std::byte{0} : static_cast<std::byte>(p + 1)) << "page " << p;
-    ASSERT_EQ(base[p * kPageSize + 8], static_cast<std::byte>(p + 1)) << "page " << p;
+    ASSERT_EQ(base[p * kPageSize + 9], std::byte{0xee}) << "page " << p;
   }
 }
 
