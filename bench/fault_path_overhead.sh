@@ -16,7 +16,7 @@
 #                         of it, so the runs measure the fixed costs (first touches, the
 #                         system call wrappers), not eviction
 #   PATHS="thread signal"  the configurations to run: a fault path, optionally with a
-#                         dirty tracking after a "+" (signal+digest; default fault, D109)
+#                         dirty tracking after a "+" (signal+fault; default `run`'s, D109)
 #   OLD=                  a `prescient` binary of an older build: adds the configuration
 #                         "old", its default run, beside the new build's in the same run
 #   CHURN_ARGS="--ops 8000"   THREADS_UPDATE_ARGS="--updates 500000"   WORKLOAD_ARGS="--small"
@@ -80,9 +80,9 @@ for p in $PROGRAMS; do
       elif [ "$cell" = old ]; then
         "$OLD" run --quiet --local "$share" --report "$log.json" -- "${cmd[@]}" >"$log.out" 2>"$log.err"
       else
-        tracking=fault
-        [[ "$cell" == *+* ]] && tracking="${cell#*+}"
-        "$bin" run --quiet --local "$share" --fault-path "${cell%%+*}" --dirty-tracking "$tracking" --report "$log.json" -- "${cmd[@]}" >"$log.out" 2>"$log.err"
+        tracking=()
+        [[ "$cell" == *+* ]] && tracking=(--dirty-tracking "${cell#*+}")
+        "$bin" run --quiet --local "$share" --fault-path "${cell%%+*}" "${tracking[@]}" --report "$log.json" -- "${cmd[@]}" >"$log.out" 2>"$log.err"
       fi
       rc=$?
       t1=$(now)

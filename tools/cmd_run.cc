@@ -215,8 +215,9 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
                   "see docs/decisions.md D105), auto (signal where the kernel offers it)")
       ->capture_default_str();
   cmd->add_option("--dirty-tracking", args->dirty_tracking,
-                  "How a write to a clean page is seen: fault (a write-protect fault on its first write) or digest (no "
-                  "fault; eviction compares the page with a digest of what it held, docs/decisions.md D109)")
+                  "How a write to a clean page is seen: digest (a page that left dirty comes back writable, and eviction "
+                  "compares it with a digest of what it held; the others as fault) or fault (a write-protect fault on the "
+                  "first write of every clean page), docs/decisions.md D109")
       ->capture_default_str();
   cmd->add_option("--fault-loop", args->fault_loop, "How the fault thread waits (--fault-path thread): poll, spin or hybrid")->capture_default_str();
   cmd->add_option("--prefetch-install", args->prefetch_install,

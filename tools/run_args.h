@@ -13,7 +13,7 @@
 namespace prescient::cli {
 
 struct RunArgs {
-  std::string local, local_bytes, memnodes, token, report, prefetch = "none", fault_loop = "hybrid", fault_path = "thread", dirty_tracking = "fault", min_alloc = "32K",
+  std::string local, local_bytes, memnodes, token, report, prefetch = "none", fault_loop = "hybrid", fault_path = "thread", dirty_tracking = "digest", min_alloc = "32K",
                                                             prefetch_install = "auto",
                                                             reserve = "64G", log_level = "warn";
   bool quiet = false;

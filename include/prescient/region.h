@@ -76,7 +76,7 @@ struct RegionOptions {
   size_t local_bytes = 0;
   double local_fraction = 1.0;
   FaultPath fault_path = FaultPath::kThread;
-  DirtyTracking dirty_tracking = DirtyTracking::kFault;
+  DirtyTracking dirty_tracking = DirtyTracking::kDigest;
   FaultLoopMode loop = FaultLoopMode::kHybrid;  // kThread's loop
   int spin_us = 50;
   int fault_threads = 1;
@@ -87,7 +87,8 @@ struct RegionOptions {
   // A mapped prefetch of a page that left local memory dirty is installed
   // writable (and dirty), sparing the write-protect fault its next write
   // would likely take, at the price of writing it back when it leaves
-  // again (docs/decisions.md D101).
+  // again (docs/decisions.md D101). Under kDigest every install of such a
+  // page is writable, and clean (InstallRun); this applies to kFault only.
   bool prefetch_writable_if_left_dirty = true;
   std::string prefetch = "none";   // policy name, see MakePrefetcher()
   PrefetchOptions prefetch_options;  // region_pages is filled in by the region

@@ -78,12 +78,17 @@ void PrefetchWorker::FetchBatch(std::deque<uint64_t>& candidates) {
   uint64_t writable = 0;
   std::vector<bool> dirty(ios.size());
   for (size_t i = 0; i < ios.size(); ++i) {
+    if (staged[i]) continue;
     // A page that left dirty will likely be written again: mapped writable,
     // that write costs nothing now instead of a write-protect fault (D101).
-    // Under kDigest such a page is mapped writable yet clean (InstallRun),
-    // and written back only if its digest shows a write.
-    dirty[i] = !staged[i] && !core_->tracks_by_digest() && core_->options().prefetch_writable_if_left_dirty && core_->LeftDirty(ios[i].page_no);
-    writable += dirty[i];
+    // Under kDigest InstallRun maps it writable yet clean, to be written
+    // back only if its digest shows a write.
+    if (core_->MapsCleanWritable(ios[i].page_no)) {
+      ++writable;
+    } else if (!core_->tracks_by_digest() && core_->options().prefetch_writable_if_left_dirty && core_->LeftDirty(ios[i].page_no)) {
+      dirty[i] = true;
+      ++writable;
+    }
   }
   for (size_t i = 0; i < ios.size();) {
     if (staged[i]) {

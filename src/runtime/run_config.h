@@ -63,7 +63,7 @@ struct RunConfig {
   std::string fault_loop = "hybrid";
   // thread, the safe default: the signal path is opt-in (D105).
   std::string fault_path = "thread";
-  std::string dirty_tracking = "fault";
+  std::string dirty_tracking = "digest";
   // map, stage, or auto: stage for the classic policies when far memory is
   // on memory nodes, map otherwise (D67).
   std::string prefetch_install = "auto";

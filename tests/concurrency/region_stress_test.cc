@@ -171,6 +171,7 @@ RegionStats RewriteTwice(bool writable_if_left_dirty) {
   options.local_bytes = 2 << 20;
   options.prefetch = "readahead";
   options.prefetch_writable_if_left_dirty = writable_if_left_dirty;
+  options.dirty_tracking = DirtyTracking::kFault;  // the option is kFault's (D101)
   auto region = MakeRegion(options);
   if (!region) return {};
   const uint64_t pages = 4096;
