@@ -162,6 +162,7 @@ bool Evictor::Choose(Batch* batch) {
   PageStateTable& table = core_->table();
   std::vector<ResidencyEntry> entries;
   std::vector<uint64_t> clean, staged, unverified;
+  std::vector<uint64_t> chosen;  // in the order the eviction clock stamps them, as the simulator does
   Demote(0);
   while (clean.empty() && unverified.empty() && batch->dirty.empty()) {
     entries.clear();
@@ -188,6 +189,7 @@ bool Evictor::Choose(Batch* batch) {
             ++pinned;
             break;
           }
+          chosen.push_back(e.page);
           if (w.state() == PageState::kDirty) {
             batch->dirty.push_back(e.page);
           } else if (w.state() == PageState::kClean && core_->MappedWritable(e.page)) {
@@ -217,8 +219,7 @@ bool Evictor::Choose(Batch* batch) {
   // blocked while the process ends with the error, never reading zeros.
   std::sort(unverified.begin(), unverified.end());
   if (!CopyOut(batch, unverified, &clean)) return false;
-  for (uint64_t page : clean) core_->NoteEvicted(page, /*dirty=*/false);
-  for (uint64_t page : batch->dirty) core_->NoteEvicted(page, /*dirty=*/true);
+  for (uint64_t page : chosen) core_->NoteEvicted(page, std::binary_search(batch->dirty.begin(), batch->dirty.end(), page));
   std::vector<uint64_t> victims = clean;
   victims.insert(victims.end(), batch->dirty.begin(), batch->dirty.end());
   if (!DropRanges(victims)) return false;

@@ -8,7 +8,8 @@
 // tests/programs/ below tests some of them; under either path, with a
 // quarter of its footprint local, it must print its native checksum, and the
 // report must name the path that ran. A kernel without userfaultfd's SIGBUS
-// mode runs the thread path for `signal`: those cases are skipped.
+// mode runs the thread path for `signal`: those cases are skipped. The two
+// ways of seeing writes (--dirty-tracking) are checked at the end.
 #include <chrono>
 #include <string>
 #include <vector>
@@ -117,6 +118,35 @@ TEST(FaultPathChoiceTest, AnUnknownPathIsRefusedNamingTheFlag) {
   testing::Child c(PrescientRun({"--fault-path", "sometimes"}, {"/bin/true"}));
   EXPECT_EQ(c.Wait(30s), 2);
   EXPECT_NE(c.Stderr().find("--fault-path sometimes"), std::string::npos) << c.Stderr();
+}
+
+// Both ways of seeing writes (D109) give the native output, and the report
+// says which ran; only digest tracking finds writes by digest.
+TEST(DirtyTrackingChoiceTest, EachTrackingGivesTheNativeChecksumAndIsReported) {
+  const std::vector<std::string> command = {BuildPath("tests/page_walk"), "16"};
+  TempDir dir;
+  std::vector<Job> jobs = {{"native", command, {}}};
+  for (const std::string tracking : {"fault", "digest"}) {
+    jobs.push_back({tracking, PrescientRun({"--local", "25%", "--dirty-tracking", tracking, "--quiet", "--report", dir.file(tracking + ".json")}, command),
+                    {}});
+  }
+  const std::vector<Outcome> runs = testing::RunAll(jobs, 120s);
+  for (size_t i = 0; i < runs.size(); ++i) ASSERT_EQ(runs[i].status, 0) << jobs[i].label << ": " << runs[i].err;
+  const std::string native = FinalChecksum(runs[0].out);
+  ASSERT_NE(native, "") << runs[0].out;
+  for (size_t i = 1; i < runs.size(); ++i) EXPECT_EQ(FinalChecksum(runs[i].out), native) << jobs[i].label;
+  if (kSanitizedBuild) return;  // nothing is managed there
+  const nlohmann::json fault = ReadReport(dir.file("fault.json"));
+  const nlohmann::json digest = ReadReport(dir.file("digest.json"));
+  EXPECT_EQ(fault.value("dirty_tracking", ""), "fault");
+  EXPECT_EQ(digest.value("dirty_tracking", ""), "digest");
+  EXPECT_EQ(fault.value("digest_mismatches", 1), 0) << fault.dump(2);
+}
+
+TEST(DirtyTrackingChoiceTest, AnUnknownTrackingIsRefusedNamingTheFlag) {
+  testing::Child c(PrescientRun({"--dirty-tracking", "sometimes"}, {"/bin/true"}));
+  EXPECT_EQ(c.Wait(30s), 2);
+  EXPECT_NE(c.Stderr().find("--dirty-tracking sometimes"), std::string::npos) << c.Stderr();
 }
 
 }  // namespace
