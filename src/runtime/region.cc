@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <initializer_list>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -17,48 +19,45 @@
 
 namespace prescient {
 
-bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode) {
-  if (text == "poll") *mode = FaultLoopMode::kPoll;
-  else if (text == "spin") *mode = FaultLoopMode::kSpin;
-  else if (text == "hybrid") *mode = FaultLoopMode::kHybrid;
-  else return false;
-  return true;
+namespace {
+
+// The words users type for each option's values, in one table per option.
+template <typename E>
+using NameTable = std::initializer_list<std::pair<const char*, E>>;
+
+template <typename E>
+bool ParseByName(const std::string& text, NameTable<E> names, E* value) {
+  for (const auto& [name, v] : names) {
+    if (text == name) {
+      *value = v;
+      return true;
+    }
+  }
+  return false;
 }
 
-bool ParseFaultPath(const std::string& text, FaultPath* path) {
-  if (text == "auto") *path = FaultPath::kAuto;
-  else if (text == "thread") *path = FaultPath::kThread;
-  else if (text == "signal") *path = FaultPath::kSignal;
-  else return false;
-  return true;
-}
-
-const char* FaultPathName(FaultPath path) {
-  switch (path) {
-    case FaultPath::kAuto: return "auto";
-    case FaultPath::kThread: return "thread";
-    case FaultPath::kSignal: return "signal";
+template <typename E>
+const char* NameOf(E value, NameTable<E> names) {
+  for (const auto& [name, v] : names) {
+    if (v == value) return name;
   }
   return "?";
 }
 
-bool ParseDirtyTracking(const std::string& text, DirtyTracking* mode) {
-  if (text == "fault") *mode = DirtyTracking::kFault;
-  else if (text == "digest") *mode = DirtyTracking::kDigest;
-  else return false;
-  return true;
-}
+const NameTable<FaultLoopMode> kFaultLoopModes = {{"poll", FaultLoopMode::kPoll}, {"spin", FaultLoopMode::kSpin}, {"hybrid", FaultLoopMode::kHybrid}};
+const NameTable<FaultPath> kFaultPaths = {{"auto", FaultPath::kAuto}, {"thread", FaultPath::kThread}, {"signal", FaultPath::kSignal}};
+const NameTable<DirtyTracking> kDirtyTrackings = {{"fault", DirtyTracking::kFault}, {"digest", DirtyTracking::kDigest}};
+const NameTable<PrefetchInstall> kPrefetchInstalls = {{"map", PrefetchInstall::kMap}, {"stage", PrefetchInstall::kStage}};
 
-const char* DirtyTrackingName(DirtyTracking mode) { return mode == DirtyTracking::kDigest ? "digest" : "fault"; }
+}  // namespace
 
-bool ParsePrefetchInstall(const std::string& text, PrefetchInstall* mode) {
-  if (text == "map") *mode = PrefetchInstall::kMap;
-  else if (text == "stage") *mode = PrefetchInstall::kStage;
-  else return false;
-  return true;
-}
-
-const char* PrefetchInstallName(PrefetchInstall mode) { return mode == PrefetchInstall::kStage ? "stage" : "map"; }
+bool ParseFaultLoopMode(const std::string& text, FaultLoopMode* mode) { return ParseByName(text, kFaultLoopModes, mode); }
+bool ParseFaultPath(const std::string& text, FaultPath* path) { return ParseByName(text, kFaultPaths, path); }
+const char* FaultPathName(FaultPath path) { return NameOf(path, kFaultPaths); }
+bool ParseDirtyTracking(const std::string& text, DirtyTracking* mode) { return ParseByName(text, kDirtyTrackings, mode); }
+const char* DirtyTrackingName(DirtyTracking mode) { return NameOf(mode, kDirtyTrackings); }
+bool ParsePrefetchInstall(const std::string& text, PrefetchInstall* mode) { return ParseByName(text, kPrefetchInstalls, mode); }
+const char* PrefetchInstallName(PrefetchInstall mode) { return NameOf(mode, kPrefetchInstalls); }
 
 class Region::Impl {
  public:
