@@ -257,7 +257,9 @@ bool Evictor::CopyOut(Batch* batch, const std::vector<uint64_t>& unverified, std
   }
   if (unverified.empty()) return true;
   // Keep, in order, only the pages to write back: the dirty ones, and the
-  // unverified ones whose contents no longer match their digest.
+  // unverified ones whose contents no longer match their digest. The digest
+  // is of the copy, not of the page in place: the copy is what a write-back
+  // would send, and reading it needs no exemption from ThreadSanitizer.
   size_t kept = 0;
   uint64_t mismatches = 0;
   for (size_t i = 0; i < out.size(); ++i) {

@@ -6,7 +6,8 @@
 //   Remote ─fault or prefetch─▶ Fetching                         prefetch worker)
 //   Fetching ──stage──▶ Staged ──first touch──▶ Fetching          (prefetch worker,
 //                                                                 fault thread)
-//   Clean ──first write──▶ Unprotecting ──▶ Dirty                (fault thread)
+//   Clean ──first write──▶ Unprotecting ──▶ Dirty                (fault thread;
+//                                                                 write-protected Clean pages only)
 //   Clean | Dirty | Staged ──evict──▶ Evicting ──▶ Remote | Empty (evictor, D102)
 //   any stable state ──free()──▶ Discarding ──▶ Empty            (freeing thread)
 //
@@ -32,7 +33,8 @@ enum class PageState : uint8_t {
   kEmpty = 0,     // never written, or freed: reads as zeros, nothing stored
   kRemote,        // only the backend holds it
   kFetching,      // being read or zero-filled; not yet mapped
-  kClean,         // mapped write-protected; matches the backend (or is zero)
+  kClean,         // mapped; matched the backend (or zero) when installed. Write-protected, or
+                  // under DirtyTracking::kDigest perhaps writable and written since (D109)
   kDirty,         // mapped writable; newer than the backend
   kEvicting,      // chosen and dropped; its copy being written back
   kUnprotecting,  // first write seen; write-protection being lifted

@@ -204,7 +204,9 @@ size_t Region::pin(const void* addr, size_t len, bool for_write) {
     // Pinned first, then found mapped: from here the evictor sees the pin.
     while (true) {
       PageState s = table.Load(p).state();
-      if (s == PageState::kDirty || (s == PageState::kClean && !for_write)) break;
+      // A Clean page mapped writable (digest tracking) takes the kernel's
+      // write as it is; its digest tells the evictor.
+      if (s == PageState::kDirty || (s == PageState::kClean && (!for_write || core.MappedWritable(p)))) break;
       TouchPage(core.PageAddress(p), for_write);
       if (IsTransient(table.Load(p).state())) sched_yield();  // an evictor backing off from our pin
     }

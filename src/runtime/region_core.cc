@@ -38,6 +38,9 @@ void DieOnFatal(const Status& status) {
 RegionCore::RegionCore(const RegionOptions& options, std::unique_ptr<Backend> backend)
     : options_(options), backend_(std::move(backend)) {
   if (!options_.on_fatal) options_.on_fatal = DieOnFatal;
+  // An observer (a trace capture) is told of first writes, which only
+  // write-protect faults show.
+  if (options_.observer) options_.dirty_tracking = DirtyTracking::kFault;
   min_budget_pages_ = kMinLocalBytes >> kPageShift;
   if (options_.local_bytes > 0) fixed_budget_pages_ = options_.local_bytes >> kPageShift;
 }

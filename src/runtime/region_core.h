@@ -121,7 +121,8 @@ class RegionCore {
   // tells the caller to zero-fill rather than read.
   bool BeginFetch(uint64_t page, bool for_prefetch, bool* was_empty);
   // Maps `data` at `page`, which the caller holds in Fetching, and leaves it
-  // Dirty (writable) or Clean (write-protected). Wakes any waiters; with
+  // Dirty (writable) or Clean (write-protected, or writable with its digest
+  // kept: MapsCleanWritable). Wakes any waiters; with
   // `wake_now` the copy itself wakes the range (cheaper for demand faults).
   Status Install(uint64_t page, const std::byte* data, bool dirty, bool backed, bool prefetched, bool wake_now) {
     return InstallRun(page, 1, data, dirty, backed, prefetched, wake_now);

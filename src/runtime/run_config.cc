@@ -149,8 +149,6 @@ Status ToRegionOptions(const RunConfig& config, RegionOptions* options) {
   if (!config.trace_path.empty()) o.fault_path = FaultPath::kThread;
   if (!ParseDirtyTracking(config.dirty_tracking, &o.dirty_tracking))
     return Status::InvalidArgument(fmt::format("unknown dirty tracking '{}'; expected fault or digest", config.dirty_tracking));
-  // A trace records first writes, which only write-protect faults show.
-  if (!config.trace_path.empty()) o.dirty_tracking = DirtyTracking::kFault;
   o.prefetch = config.prefetch;
   if (!ResolvePrefetchInstall(config.prefetch_install, !config.memnodes.empty(), config.prefetch, &o.prefetch_install))
     return Status::InvalidArgument(fmt::format("unknown prefetch install '{}'; expected auto, map or stage", config.prefetch_install));

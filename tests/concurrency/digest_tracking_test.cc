@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -136,6 +137,39 @@ TEST_P(DigestTracking, PagesThatLeftDirtyComeBackWritableAndAreWrittenBackOnlyIf
     ASSERT_EQ(base[p * kPageSize + 7], p < 10 ? std::byte{0} : static_cast<std::byte>(p + 1)) << "page " << p;
     ASSERT_EQ(base[p * kPageSize + 9], std::byte{0xee}) << "page " << p;
   }
+}
+
+// A system call that writes into a clean page mapped writable must find it
+// pinned at once, not wait for a write-protect fault that never comes (the
+// signal path pins a buffer before the kernel writes it, Region::pin).
+TEST(DigestTrackingSignalPath, PinningACleanWritablePageForWriteReturns) {
+  auto region = MakeRegion(FaultPath::kSignal, 4 << 20);
+  ASSERT_NE(region, nullptr);
+  if (region->fault_path() != FaultPath::kSignal) GTEST_SKIP() << "this kernel has no userfaultfd SIGBUS mode";
+  std::byte* base = region->base();
+  constexpr uint64_t kPages = 16;
+  std::memset(base, 0x5a, kPages * kPageSize);
+  EvictEverything(*region);  // they leave dirty, so they come back writable
+  for (uint64_t p = 0; p < kPages; ++p) ASSERT_EQ(base[p * kPageSize], std::byte{0x5a});
+  std::atomic<bool> pinned{false};
+  size_t got = 0;
+  std::thread pinner([&] {
+    got = region->pin(base, kPages * kPageSize, /*for_write=*/true);
+    pinned = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!pinned && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!pinned) {
+    ADD_FAILURE() << "pin() of clean, writable pages for a write never returned";
+    std::_Exit(1);  // the pinner spins for ever: end here rather than hang the suite
+  }
+  pinner.join();
+  EXPECT_EQ(got, kPages * kPageSize);
+  std::memset(base, 0x6b, kPages * kPageSize);  // as the kernel's write would
+  region->unpin(base, kPages * kPageSize);
+  EvictEverything(*region);
+  for (uint64_t p = 0; p < kPages; ++p) ASSERT_EQ(base[p * kPageSize + 99], std::byte{0x6b}) << "page " << p;
+  EXPECT_EQ(region->stats().digest_mismatches, kPages);
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, DigestTracking, ::testing::Values(FaultPath::kThread, FaultPath::kSignal),
