@@ -41,15 +41,15 @@ Status PoolService::Handle(uint16_t op, std::span<const std::byte> payload, std:
       if (!payload.empty()) return (*malformed = true, Status::Corruption("POOL_INFO request carries a payload"));
       return Info(out);
     case PoolOp::kPrepare: return Prepare(payload, out, malformed, session);
-    case PoolOp::kLookup: return Lookup(payload, out, malformed);
-    case PoolOp::kUpdate: return Update(payload, out, malformed);
+    case PoolOp::kLookup: return Lookup(payload, out, malformed, session);
+    case PoolOp::kUpdate: return Update(payload, out, malformed, session);
     case PoolOp::kGather: return Gather(payload, out, malformed, false);
-    case PoolOp::kScatter: return Scatter(payload, out, malformed, false);
+    case PoolOp::kScatter: return Scatter(payload, out, malformed, false, session);
     case PoolOp::kGatherState: return Gather(payload, out, malformed, true);
-    case PoolOp::kScatterState: return Scatter(payload, out, malformed, true);
+    case PoolOp::kScatterState: return Scatter(payload, out, malformed, true, session);
     case PoolOp::kCommit:
     case PoolOp::kReset:
-    case PoolOp::kNextBatch: return BatchOp(op, payload, out, malformed);
+    case PoolOp::kNextBatch: return BatchOp(op, payload, out, malformed, session);
   }
   return Status::InvalidArgument(fmt::format("this memory node does not support pool op {:#06x}", op));
 }
@@ -59,9 +59,18 @@ Status PoolService::CheckTable(uint32_t table) const {
   return Status::Ok();
 }
 
-Status PoolService::PreparedBags(uint32_t table, Bags* bags) const {
+Status PoolService::CheckNotAnotherSessionsBatch(uint64_t session, const char* what) const {
+  if (has_prepared_ && owner_ != session)
+    return Status::InvalidArgument(fmt::format("{} refused: batch {} is in flight, prepared by another connection; only that connection "
+                                               "may change the tables until it commits or goes",
+                                               what, prepared_batch_));
+  return Status::Ok();
+}
+
+Status PoolService::PreparedBags(uint32_t table, uint64_t session, Bags* bags) const {
   if (!has_prepared_ || prepared_batch_ != store_->next_batch())
     return Status::InvalidArgument("the request refers to the prepared bags, but no batch is prepared");
+  PRESCIENT_RETURN_IF_ERROR(CheckNotAnotherSessionsBatch(session, "a request for the prepared bags"));
   *bags = {prepared_indices_[table], prepared_offsets_[table]};
   return Status::Ok();
 }
@@ -109,7 +118,8 @@ Status PoolService::Prepare(std::span<const std::byte> payload, std::vector<std:
   for (Bags& b : bags)
     if (!r.Bags(&b)) return Malformed(r, malformed);
   if (!r.End()) return Malformed(r, malformed);
-  has_prepared_ = false;
+  PRESCIENT_RETURN_IF_ERROR(CheckNotAnotherSessionsBatch(session, fmt::format("POOL_PREPARE of batch {}", batch).c_str()));
+  // A refused prepare leaves the batch in flight, if any, as it was.
   PRESCIENT_RETURN_IF_ERROR(store_->Prepare(batch, bags));
   for (uint32_t t = 0; t < tables; ++t) {
     prepared_indices_[t].assign(bags[t].indices.begin(), bags[t].indices.end());
@@ -121,7 +131,7 @@ Status PoolService::Prepare(std::span<const std::byte> payload, std::vector<std:
   return Status::Ok();
 }
 
-Status PoolService::Lookup(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed) {
+Status PoolService::Lookup(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session) {
   PayloadReader r(payload, "POOL_LOOKUP");
   uint32_t table = 0;
   uint8_t pooling = 0, flags = 0;
@@ -132,14 +142,14 @@ Status PoolService::Lookup(std::span<const std::byte> payload, std::vector<std::
   if (!r.End()) return Malformed(r, malformed);
   if (pooling > 1 || flags > 1) return Status::InvalidArgument(fmt::format("POOL_LOOKUP: unknown pooling {} or flags {}", pooling, flags));
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
-  if (flags & wire::kUsePreparedBags) PRESCIENT_RETURN_IF_ERROR(PreparedBags(table, &bags));
+  if (flags & wire::kUsePreparedBags) PRESCIENT_RETURN_IF_ERROR(PreparedBags(table, session, &bags));
   const uint32_t dim = store_->tables()[table].dim;
   PRESCIENT_RETURN_IF_ERROR(CheckResponseSize("POOL_LOOKUP", uint64_t{bags.count()} * dim));
   out->resize(bags.count() * dim * 4);
   return store_->Lookup(table, bags, static_cast<Pooling>(pooling), reinterpret_cast<float*>(out->data()));
 }
 
-Status PoolService::Update(std::span<const std::byte> payload, std::vector<std::byte>*, bool* malformed) {
+Status PoolService::Update(std::span<const std::byte> payload, std::vector<std::byte>*, bool* malformed, uint64_t session) {
   PayloadReader r(payload, "POOL_UPDATE");
   uint64_t batch = 0;
   uint32_t table = 0, grad_floats = 0, zero32 = 0;
@@ -156,7 +166,8 @@ Status PoolService::Update(std::span<const std::byte> payload, std::vector<std::
     return Status::InvalidArgument(fmt::format("POOL_UPDATE: unknown pooling {}, optimizer {} or flags {}", pooling, optimizer, flags));
   config.kind = static_cast<SparseOptimizer>(optimizer);
   PRESCIENT_RETURN_IF_ERROR(CheckTable(table));
-  if (flags & wire::kUsePreparedBags) PRESCIENT_RETURN_IF_ERROR(PreparedBags(table, &bags));
+  PRESCIENT_RETURN_IF_ERROR(CheckNotAnotherSessionsBatch(session, "POOL_UPDATE"));
+  if (flags & wire::kUsePreparedBags) PRESCIENT_RETURN_IF_ERROR(PreparedBags(table, session, &bags));
   const uint32_t dim = store_->tables()[table].dim;
   if (uint64_t{grad_floats} != uint64_t{bags.count()} * dim)
     return Status::InvalidArgument(fmt::format("POOL_UPDATE of table {}: {} gradient floats for {} bags of dim {} (expected {})", table, grad_floats,
@@ -178,7 +189,7 @@ Status PoolService::Gather(std::span<const std::byte> payload, std::vector<std::
   return state ? store_->GatherAdagradState(table, indices, floats) : store_->GatherRows(table, indices, floats);
 }
 
-Status PoolService::Scatter(std::span<const std::byte> payload, std::vector<std::byte>*, bool* malformed, bool state) {
+Status PoolService::Scatter(std::span<const std::byte> payload, std::vector<std::byte>*, bool* malformed, bool state, uint64_t session) {
   const char* what = state ? "POOL_SCATTER_STATE" : "POOL_SCATTER";
   PayloadReader r(payload, what);
   uint32_t table = 0, count = 0;
@@ -191,10 +202,11 @@ Status PoolService::Scatter(std::span<const std::byte> payload, std::vector<std:
     return (*malformed = true, Status::Corruption(fmt::format("{} of {} rows of {} floats carries {} bytes of values, not {}", what, count, dim,
                                                               r.remaining(), uint64_t{count} * dim * 4)));
   if (!r.F32s(size_t{count} * dim, &values, "values") || !r.End()) return Malformed(r, malformed);
+  PRESCIENT_RETURN_IF_ERROR(CheckNotAnotherSessionsBatch(session, what));
   return state ? store_->ScatterAdagradState(table, indices, values.data()) : store_->ScatterRows(table, indices, values.data());
 }
 
-Status PoolService::BatchOp(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed) {
+Status PoolService::BatchOp(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session) {
   if (static_cast<PoolOp>(op) == PoolOp::kNextBatch) {
     if (!payload.empty()) return (*malformed = true, Status::Corruption("POOL_NEXT_BATCH request carries a payload"));
     wire::PutU64(out, store_->next_batch());
@@ -203,14 +215,17 @@ Status PoolService::BatchOp(uint16_t op, std::span<const std::byte> payload, std
   PayloadReader r(payload, wire::PoolOpName(op));
   uint64_t batch = 0;
   if (!r.U64(&batch) || !r.End()) return Malformed(r, malformed);
+  PRESCIENT_RETURN_IF_ERROR(CheckNotAnotherSessionsBatch(session, wire::PoolOpName(op)));
+  // Only a request the store accepts changes what is in flight.
   if (static_cast<PoolOp>(op) == PoolOp::kCommit) {
     PRESCIENT_RETURN_IF_ERROR(store_->Commit(batch));
     has_prepared_ = false;
     wire::PutU64(out, store_->next_batch());
     return Status::Ok();
   }
+  PRESCIENT_RETURN_IF_ERROR(store_->ResetNextBatch(batch));
   has_prepared_ = false;
-  return store_->ResetNextBatch(batch);
+  return Status::Ok();
 }
 
 }  // namespace prescient

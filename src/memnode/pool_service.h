@@ -33,15 +33,19 @@ class PoolService {
  private:
   Status Info(std::vector<std::byte>* out);
   Status Prepare(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session);
-  Status Lookup(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
-  Status Update(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
+  Status Lookup(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session);
+  Status Update(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session);
   // Rows, or with `state` the Adagrad accumulators (one float per row).
   Status Gather(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, bool state);
-  Status Scatter(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, bool state);
-  Status BatchOp(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed);
+  Status Scatter(std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, bool state, uint64_t session);
+  Status BatchOp(uint16_t op, std::span<const std::byte> payload, std::vector<std::byte>* out, bool* malformed, uint64_t session);
   Status CheckTable(uint32_t table) const;
-  // The bags of `table` from the batch in flight's PREPARE.
-  Status PreparedBags(uint32_t table, Bags* bags) const;
+  // Refuses a request (`what`) that would change the tables or the batch in
+  // flight when another session prepared that batch: only its owner may
+  // update, commit or reset while it is in flight, and a refusal changes nothing.
+  Status CheckNotAnotherSessionsBatch(uint64_t session, const char* what) const;
+  // The bags of `table` from the batch in flight's PREPARE, for its owner.
+  Status PreparedBags(uint32_t table, uint64_t session, Bags* bags) const;
 
   std::mutex mu_;
   std::unique_ptr<PmemEmbeddingStore> store_;

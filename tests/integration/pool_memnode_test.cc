@@ -247,6 +247,68 @@ TEST(PoolMemnodeTest, HostilePayloadsAreRefused) {
   }
 }
 
+// Issue 18, item 1: with two real clients on one node, every request of the
+// second that would change the first's batch in flight is refused, saying
+// why, and changes nothing: the first trains on to the reference's tables.
+TEST(PoolMemnodeTest, AnotherClientCannotTouchTheBatchInFlight) {
+  testing::TempDir dir;
+  DramEmbeddingStore ref(testing::PoolTestTables(), kSeed);
+  Memnode node(PoolArgs(dir.file("pool")));
+  auto trainer = Connect(node.endpoint());
+  ASSERT_NE(trainer, nullptr);
+  RawPoolClient intruder(node.endpoint());
+  auto refused = [&](wire::PoolOp op, const std::vector<std::byte>& payload) {
+    std::string text;
+    Status st = intruder.Send(op, payload, &text);
+    EXPECT_FALSE(st.ok()) << wire::PoolOpName(static_cast<uint16_t>(op)) << " from another connection was accepted";
+    EXPECT_NE(text.find("prepared by another connection"), std::string::npos) << text;
+  };
+  auto batch_payload = [](uint64_t batch) {
+    std::vector<std::byte> p;
+    wire::PutU64(&p, batch);
+    return p;
+  };
+  for (uint64_t b = 0; b < 4; ++b) {
+    ASSERT_TRUE(testing::RunPoolBatch(ref, kSeed, b, kSamples).ok());
+    Status st = testing::RunPoolBatch(*trainer, kSeed, b, kSamples, [&] {
+      refused(wire::PoolOp::kReset, batch_payload(uint64_t{1} << 48));
+      refused(wire::PoolOp::kCommit, batch_payload(b));
+      for (uint64_t wrong : {b, b + 7}) {
+        std::vector<std::byte> prep = batch_payload(wrong);
+        wire::PutU32(&prep, 4);
+        wire::PutU32(&prep, 0);
+        std::vector<uint32_t> idx = {1}, off = {0, 1}, none, zero = {0};
+        wire::PutBags(&prep, {idx, off});
+        for (int t = 0; t < 3; ++t) wire::PutBags(&prep, {none, zero});
+        refused(wire::PoolOp::kPrepare, prep);
+      }
+      std::vector<std::byte> update = batch_payload(b);
+      wire::PutU32(&update, 0);
+      const uint8_t fields[4] = {0, 0, wire::kUsePreparedBags, 0};
+      wire::PutBytes(&update, fields, 4);
+      wire::PutF32(&update, 0.1f);
+      wire::PutF32(&update, 1e-8f);
+      wire::PutU32(&update, 0);
+      wire::PutU32(&update, 0);
+      refused(wire::PoolOp::kUpdate, update);
+      std::vector<std::byte> lookup;
+      wire::PutU32(&lookup, 0);
+      const uint8_t lookup_fields[4] = {0, wire::kUsePreparedBags, 0, 0};
+      wire::PutBytes(&lookup, lookup_fields, 4);
+      refused(wire::PoolOp::kLookup, lookup);
+      std::vector<std::byte> scatter;
+      wire::PutU32(&scatter, 0);
+      wire::PutU32(&scatter, 1);
+      wire::PutU32(&scatter, 5);
+      for (int i = 0; i < 16; ++i) wire::PutF32(&scatter, 9.0f);
+      refused(wire::PoolOp::kScatter, scatter);
+    });
+    ASSERT_TRUE(st.ok()) << "batch " << b << ": " << st.ToString();
+  }
+  EXPECT_EQ(trainer->next_batch(), 4u);
+  EXPECT_EQ(RemoteDiff(*trainer, ref), "");
+}
+
 // The trainer, not the node, dies mid-batch: the node rolls back the batch
 // its connection left in flight, and the next trainer starts from there.
 TEST(PoolMemnodeTest, SigkillOfTheTrainerMidBatchIsRolledBackByTheNode) {

@@ -3,6 +3,8 @@
 // it generate identical batches from (seed, batch) alone.
 #pragma once
 
+#include <functional>
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -73,11 +75,14 @@ inline PoolBatch MakePoolBatch(uint64_t seed, uint64_t batch, const std::vector<
 }
 
 // One whole batch: Prepare, a Lookup and an Update per table, Commit.
-inline Status RunPoolBatch(EmbeddingStore& store, uint64_t seed, uint64_t batch, uint32_t samples) {
+// `after_prepare`, if given, runs while the batch is prepared, before its lookups.
+inline Status RunPoolBatch(EmbeddingStore& store, uint64_t seed, uint64_t batch, uint32_t samples,
+                           const std::function<void()>& after_prepare = {}) {
   const std::vector<TableSpec>& tables = store.tables();
   PoolBatch b = MakePoolBatch(seed, batch, tables, samples);
   std::vector<Bags> bags = b.bags();
   PRESCIENT_RETURN_IF_ERROR(store.Prepare(batch, bags));
+  if (after_prepare) after_prepare();
   std::vector<float> pooled;
   for (uint32_t t = 0; t < tables.size(); ++t) {
     pooled.resize(bags[t].count() * tables[t].dim);
