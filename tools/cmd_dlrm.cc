@@ -307,9 +307,11 @@ void AddDlrmCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--small", a->small, "A small configuration (2000 rows per table, dim 8, batch 128)");
   cmd->add_option("--batches", a->batches, "Train until this many batches are done")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the data, the hidden rule and the initial weights")->capture_default_str();
-  cmd->add_option("--rows", a->rows, "Rows per table: Criteo's cardinalities capped here (default 100000, --small 2000)");
-  cmd->add_option("--dim", a->dim, "Embedding dimension (default 16, --small 8)");
-  cmd->add_option("--batch-size", a->batch_size, "Samples per batch (default 256, --small 128)");
+  // 0 stands for "the default" inside; given on the command line it is refused, not quietly replaced.
+  const CLI::Range at_least_one(uint64_t{1}, uint64_t{UINT32_MAX});
+  cmd->add_option("--rows", a->rows, "Rows per table: Criteo's cardinalities capped here (default 100000, --small 2000)")->check(at_least_one);
+  cmd->add_option("--dim", a->dim, "Embedding dimension (default 16, --small 8)")->check(at_least_one);
+  cmd->add_option("--batch-size", a->batch_size, "Samples per batch (default 256, --small 128)")->check(at_least_one);
   cmd->add_option("--hot", a->hot, "Indices per sparse feature per sample")->capture_default_str();
   cmd->add_option("--bottom", a->bottom, "Bottom MLP hidden widths, comma-separated (default 64,32; --small 32)");
   cmd->add_option("--top", a->top, "Top MLP hidden widths, comma-separated (default 64,32; --small 32)");
@@ -330,7 +332,7 @@ void AddDlrmCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--checkpoint-dir", a->checkpoint_dir, "Directory of the checkpoint files (default ./dlrm-checkpoint)");
   cmd->add_flag("--resume", a->resume, "Continue from the recovered batch after a crash");
   cmd->add_option("--eval-every", a->eval_every, "Batches between held-out evaluations (0: at the end)")->capture_default_str();
-  cmd->add_option("--eval-samples", a->eval_samples, "Held-out samples (default 16384, --small 8192)");
+  cmd->add_option("--eval-samples", a->eval_samples, "Held-out samples (default 16384, --small 8192)")->check(at_least_one);
   cmd->add_option("--threads", a->threads, "Torch threads (1 is deterministic)")->capture_default_str();
   cmd->add_option("--json", a->json, "Also write the report here");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");

@@ -75,6 +75,10 @@ TEST(DlrmCli, WrongFlagsFailClearly) {
       {{"--resume"}, "the embeddings live only in this process's memory"},
       {{"--store", "floppy"}, "--store floppy: unknown store"},
       {{"--checkpoint", "differential", "--strict"}, "--strict applies to --checkpoint relaxed"},
+      // Issue 18, item 7: these used to become the defaults without a word.
+      {{"--dim", "0"}, "--dim"},
+      {{"--rows", "0"}, "--rows"},
+      {{"--batch-size", "0"}, "--batch-size"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> argv = {BuildPath("prescient"), "dlrm", "train", "--small", "--batches", "2", "--checkpoint-dir", dir.path()};
