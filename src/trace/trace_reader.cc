@@ -108,7 +108,13 @@ Status TraceReader::LoadBlock(bool* end) {
       return Status::Corruption(fmt::format("trace {}: the footer at byte {} counts {} records, the blocks hold {}", path_, offset_,
                                             bh.total_records, records_read_));
     *end = true;
-    return LoadTrailer(bh);
+    PRESCIENT_RETURN_IF_ERROR(LoadTrailer(bh));
+    // Models and pools refuse trailing bytes; a trace does too.
+    const uint64_t trace_end = offset_ + sizeof(bh) + bh.raw_bytes;
+    if (file_size_ != trace_end)
+      return Status::Corruption(fmt::format("trace {}: {} unexpected bytes after its footer and trailer, which end at byte {}", path_,
+                                            file_size_ - trace_end, trace_end));
+    return Status::Ok();
   }
   if (bh.magic != tf::kBlockMagic)
     return Status::Corruption(fmt::format("trace {}: no block header at byte {} (bad magic {:#x})", path_, offset_, bh.magic));

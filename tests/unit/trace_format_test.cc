@@ -107,6 +107,17 @@ TEST_F(DamagedTrace, TruncationNamesTheOffset) {
   }
 }
 
+// Issue 18, item 7: models and pools refuse trailing bytes; so does a trace.
+TEST_F(DamagedTrace, BytesAfterTheFooterAreRefused) {
+  for (const std::string& tail : {std::string("x"), std::string(4096, '\0')}) {
+    Rewrite(bytes_ + tail);
+    Status st = Read();
+    ASSERT_FALSE(st.ok()) << tail.size() << " bytes appended";
+    EXPECT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
+    EXPECT_NE(st.message().find(std::to_string(tail.size()) + " unexpected bytes after its footer"), std::string::npos) << st.message();
+  }
+}
+
 TEST_F(DamagedTrace, AFlippedByteInABlockIsCaught) {
   std::string damaged = bytes_;
   damaged[damaged.size() / 2] ^= 0x40;
