@@ -166,9 +166,10 @@ std::unique_ptr<prescient::Region> MakeRegion(prescient::RegionOptions options, 
   return region;
 }
 
-void RuntimeFault(benchmark::State& state, prescient::FaultPath path, prescient::FaultLoopMode mode) {
+void RuntimeFault(benchmark::State& state, prescient::FaultPath path, prescient::FaultLoopMode mode, prescient::DirtyTracking tracking) {
   prescient::RegionOptions options;
   options.fault_path = path;
+  options.dirty_tracking = tracking;
   options.reserve_bytes = size_t{1} << 30;
   options.local_bytes = size_t{1} << 30;  // no eviction inside the timed loop
   options.loop = mode;
@@ -269,10 +270,13 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("RawFault/signal", RawSignalFault)->Iterations(50000)->UseRealTime();
   using prescient::FaultLoopMode;
   using prescient::FaultPath;
-  benchmark::RegisterBenchmark("RuntimeFault/poll", RuntimeFault, FaultPath::kThread, FaultLoopMode::kPoll)->Iterations(50000)->UseRealTime();
-  benchmark::RegisterBenchmark("RuntimeFault/spin", RuntimeFault, FaultPath::kThread, FaultLoopMode::kSpin)->Iterations(50000)->UseRealTime();
-  benchmark::RegisterBenchmark("RuntimeFault/hybrid", RuntimeFault, FaultPath::kThread, FaultLoopMode::kHybrid)->Iterations(50000)->UseRealTime();
-  benchmark::RegisterBenchmark("RuntimeFault/signal", RuntimeFault, FaultPath::kSignal, FaultLoopMode::kHybrid)->Iterations(50000)->UseRealTime();
+  using prescient::DirtyTracking;
+  constexpr auto kDigest = DirtyTracking::kDigest;
+  benchmark::RegisterBenchmark("RuntimeFault/poll", RuntimeFault, FaultPath::kThread, FaultLoopMode::kPoll, kDigest)->Iterations(50000)->UseRealTime();
+  benchmark::RegisterBenchmark("RuntimeFault/spin", RuntimeFault, FaultPath::kThread, FaultLoopMode::kSpin, kDigest)->Iterations(50000)->UseRealTime();
+  benchmark::RegisterBenchmark("RuntimeFault/hybrid", RuntimeFault, FaultPath::kThread, FaultLoopMode::kHybrid, kDigest)->Iterations(50000)->UseRealTime();
+  benchmark::RegisterBenchmark("RuntimeFault/signal", RuntimeFault, FaultPath::kSignal, FaultLoopMode::kHybrid, kDigest)->Iterations(50000)->UseRealTime();
+  benchmark::RegisterBenchmark("RuntimeFault/signal+fault", RuntimeFault, FaultPath::kSignal, FaultLoopMode::kHybrid, DirtyTracking::kFault)->Iterations(50000)->UseRealTime();
   for (const char* prefetch : {"none", "readahead"}) {
     for (bool random : {false, true}) {
       std::string name = fmt::format("Scan/{}/{}", random ? "random" : "sequential", prefetch);

@@ -19,6 +19,7 @@
 
 #include "commands.h"
 #include "list_flags.h"
+#include "token_flags.h"
 
 #include "common/file_io.h"
 #include "memnode/dram_embedding_store.h"
@@ -41,6 +42,7 @@ struct DlrmArgs {
            eval_samples = 0;
   double lr = 0.05, sparse_lr = 0.05;
   int threads = 1;
+  TokenFlags token;
 };
 
 int Fail(const std::string& message) {
@@ -99,7 +101,9 @@ Status MakeStore(const DlrmArgs& a, const DlrmOptions& o, std::unique_ptr<Embedd
   }
   if (a.store == "memnode") {
     Status st;
-    auto store = RemoteEmbeddingStore::Connect(a.memnode, {}, &st);
+    RemotePoolOptions remote;
+    PRESCIENT_RETURN_IF_ERROR(TokenFromFlags(a.token, &remote.token));
+    auto store = RemoteEmbeddingStore::Connect(a.memnode, remote, &st);
     if (store == nullptr) return st;
     // Start() checks the shapes; the rows must also have begun from this seed.
     if (store->seed() != o.data.seed) {
@@ -165,6 +169,10 @@ int Train(DlrmArgs a) {
   if ((!a.pool.empty() || !a.memnode.empty()) && a.store != "dram") return Fail("--store is implied by --pool / --memnode");
   if (!a.pool.empty()) a.store = "pool";
   if (!a.memnode.empty()) a.store = "memnode";
+  if (a.store != "memnode" && !a.token.file.empty()) return Fail("--token-file is only used with --memnode; add --memnode HOST:PORT or drop --token-file");
+  if (std::string token; a.store == "memnode") {
+    if (Status s = TokenFromFlags(a.token, &token); !s.ok()) return Fail(s.message());
+  }
   if (a.store != "pool" && (!a.pool_latency.empty() || a.pool_undo_log != "auto")) return Fail("--pool-latency and --pool-undo-log need --pool FILE (a memory node takes its own)");
   DlrmOptions o;
   // --small: a minute-scale configuration for CI and quick checks.
@@ -300,6 +308,7 @@ void AddDlrmCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--store", a->store, "Where the embedding tables live: dram (or use --pool / --memnode)")->capture_default_str();
   cmd->add_option("--pool", a->pool, "Keep the tables in this persistent pool file (created when absent, recovered when present)");
   cmd->add_option("--memnode", a->memnode, "Keep the tables in the pool a memory node serves (HOST:PORT)");
+  AddTokenFlags(cmd, "the --memnode's shared secret", &a->token);
   cmd->add_option("--pool-latency", a->pool_latency, "--pool: extra PMEM-like latency: pmem, pmem:DRAM_NS, READ_NS,WRITE_NS or off");
   cmd->add_option("--pool-undo-log", a->pool_undo_log, "--pool: on (written beside the lookups), sync (inside prepare), off, or auto (off for stop-the-world/differential)")->capture_default_str();
   cmd->add_flag("--report-digests", a->report_digests, "Report digests of the rows and dense state training starts from (fault injection)");

@@ -6,6 +6,7 @@
 #include "common/units.h"
 #include "memnode/server.h"
 #include "memnode/table_spec.h"
+#include "token_flags.h"
 
 namespace prescient::cli {
 
@@ -16,10 +17,11 @@ void AddMemnodeCommand(CLI::App& app, int* exit_code) {
     std::string capacity;
     std::string pool_create, pool_latency, pool_log;
     bool no_undo_log = false, sync_undo_log = false;
+    TokenFlags token;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--listen", args->options.listen, "HOST:PORT to listen on; port 0 lets the kernel choose")->capture_default_str();
-  cmd->add_option("--token", args->options.token, "Shared secret clients must present (recommended with --allow-remote)");
+  AddTokenFlags(cmd, "the shared secret clients must present (required with --allow-remote)", &args->token);
   cmd->add_option("--port-file", args->options.port_file, "Write the bound port and a newline to FILE once listening");
   cmd->add_option("--capacity", args->capacity, "Most page data to hold, e.g. 8G (default: 75% of physical memory)");
   cmd->add_flag("--allow-remote", args->options.allow_remote, "Allow listening on a non-loopback address");
@@ -48,8 +50,8 @@ void AddMemnodeCommand(CLI::App& app, int* exit_code) {
         return;
       }
     }
-    Status pst;
-    if (!args->pool_create.empty()) pst = ParseTableSpecs(args->pool_create, &options.pool_create);
+    Status pst = TokenFromFlags(args->token, &options.token);
+    if (pst.ok() && !args->pool_create.empty()) pst = ParseTableSpecs(args->pool_create, &options.pool_create);
     if (pst.ok()) pst = ParsePoolLatency(args->pool_latency, &options.pool.latency);
     if (pst.ok() && !args->pool_log.empty()) pst = ParseBytes(args->pool_log, &options.pool.log_bytes);
     options.pool.undo_log = !args->no_undo_log;
@@ -64,7 +66,7 @@ void AddMemnodeCommand(CLI::App& app, int* exit_code) {
     Status st = RunMemnodeServer(options);
     if (!st.ok()) {
       spdlog::error("{}", st.message());
-      *exit_code = 1;
+      *exit_code = st.code() == Status::Code::kInvalidArgument ? 2 : 1;
       return;
     }
     *exit_code = 0;

@@ -21,6 +21,7 @@
 #include "common/units.h"
 #include "launcher.h"
 #include "run_args.h"
+#include "transport/token.h"
 #include "prescient/prefetcher.h"
 #include "prescient/region.h"
 #include "runtime/program_check.h"
@@ -74,9 +75,12 @@ Status BuildConfig(const RunArgs& a, RunConfig* c) {
     }
     c->memnodes = a.memnodes;
   }
-  if (!a.token.empty() && a.memnodes.empty())
-    return Status::InvalidArgument("--token is only used with --memnode; add --memnode HOST:PORT or drop --token");
-  c->token = a.token;
+  if (!a.token.file.empty() && a.memnodes.empty())
+    return Status::InvalidArgument("--token-file is only used with --memnode; add --memnode HOST:PORT or drop --token-file");
+  std::string token;
+  PRESCIENT_RETURN_IF_ERROR(TokenFromFlags(a.token, &token));
+  // The embedded store needs none; a PRESCIENT_TOKEN set for other commands is no error.
+  if (!a.memnodes.empty()) c->token = token;
   if (!KnownPrefetcher(a.prefetch))
     return Status::InvalidArgument(fmt::format("--prefetch {} is not a policy; choose one of: {}", a.prefetch, PrefetcherNames()));
   c->prefetch = a.prefetch;
@@ -190,6 +194,10 @@ int LaunchManaged(const RunArgs& args, const std::string& verb) {
   std::vector<std::string> preloads = LoadedSanitizerRuntimes();
   bool sanitized = !preloads.empty();
   preloads.push_back(preload);
+  if (!config.token.empty()) {
+    s = OpenRunTokenFile(config.token, &config.token_file);
+    if (!s.ok()) return Fail(1, s.message());
+  }
   std::vector<std::string> extra = RunConfigToEnv(config);
   // The program's leaks are not ours to report.
   if (sanitized && std::getenv("ASAN_OPTIONS") == nullptr) extra.push_back("ASAN_OPTIONS=detect_leaks=0");
@@ -205,7 +213,7 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->add_option("--local", args->local, "Local memory budget as a share of the footprint, e.g. 25% (default 100%)");
   cmd->add_option("--local-bytes", args->local_bytes, "Local memory budget as a size, e.g. 512M (instead of --local)");
   cmd->add_option("--memnode", args->memnodes, "Memory node(s) HOST:PORT[,HOST:PORT...] (default: the embedded store)");
-  cmd->add_option("--token", args->token, "Shared secret of the memory node(s)");
+  AddTokenFlags(cmd, "the memory nodes' shared secret (the program never sees it)", &args->token);
   cmd->add_option("--report", args->report, "Write the JSON report to FILE");
   cmd->add_option("--prefetch", args->prefetch, "Prefetch policy: " + PrefetcherNames())->capture_default_str();
   AddModelFlags(cmd, &args->model, &args->lookahead, &args->no_hybrid);

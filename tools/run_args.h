@@ -9,13 +9,15 @@
 
 #include "prescient/status.h"
 #include "runtime/run_config.h"
+#include "token_flags.h"
 
 namespace prescient::cli {
 
 struct RunArgs {
-  std::string local, local_bytes, memnodes, token, report, prefetch = "none", fault_loop = "hybrid", fault_path = "thread", dirty_tracking = "digest", min_alloc = "32K",
+  std::string local, local_bytes, memnodes, report, prefetch = "none", fault_loop = "hybrid", fault_path = "thread", dirty_tracking = "digest", min_alloc = "32K",
                                                             prefetch_install = "auto",
                                                             reserve = "64G", log_level = "warn";
+  TokenFlags token;
   bool quiet = false;
   std::string model;           // farsight
   int lookahead = kDefaultLookahead;

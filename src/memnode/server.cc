@@ -66,7 +66,13 @@ std::unique_ptr<MemnodeServer> MemnodeServer::Create(const MemnodeOptions& optio
   if (!IsLoopback(endpoint) && !options.allow_remote) {
     *status = Status::PermissionDenied(fmt::format(
         "refusing to listen on {}, which is not a loopback address: pages would be reachable from the network. "
-        "Pass --allow-remote to do it anyway (and set --token)", options.listen));
+        "Pass --allow-remote to do it anyway, with a token", options.listen));
+    return nullptr;
+  }
+  if (options.allow_remote && options.token.empty()) {
+    *status = Status::InvalidArgument(
+        "--allow-remote needs a token: without one, anyone who reaches the port can read and overwrite every page and pool row. "
+        "Give the node a secret with --token-file FILE or the PRESCIENT_TOKEN environment variable, and its clients the same");
     return nullptr;
   }
   if (options.max_connections < 1) {

@@ -156,8 +156,8 @@ Session::Outcome Session::Hello(std::span<const std::byte> payload) {
     return {Status::InvalidArgument(fmt::format("client speaks protocol version {}, this memory node speaks {}", hello.version, wire::kVersion)), true};
   if (!shared_->token.empty() && !TokenMatches(hello.token, shared_->token)) {
     return {Status::PermissionDenied(hello.token.empty()
-                                         ? "this memory node requires a token and none was presented (give the client the node's --token)"
-                                         : "wrong token: this memory node requires the token it was started with (--token)"),
+                                         ? "this memory node requires a token and none was presented (give the client the node's token with --token-file FILE or PRESCIENT_TOKEN)"
+                                         : "wrong token: this memory node requires the token it was started with (its --token-file or PRESCIENT_TOKEN)"),
             true};
   }
   ns_ = shared_->store.Attach(hello.namespace_id);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/units.h"
+#include "transport/token.h"
 
 namespace prescient {
 
@@ -38,7 +39,10 @@ Status RunConfigFromEnv(RunConfig* config) {
       return Status::InvalidArgument(fmt::format("{}={} is below the minimum of {}", kEnvLocalBytes, bytes, FormatBytes(kMinLocalBytes)));
   }
   if (const char* v = Get(kEnvMemnodes)) c.memnodes = v;
-  if (const char* v = Get(kEnvToken)) c.token = v;
+  if (const char* v = Get(kEnvTokenFile)) {
+    c.token_file = v;
+    PRESCIENT_RETURN_IF_ERROR(ReadTokenFile(v, kEnvTokenFile, &c.token));
+  }
   if (const char* v = Get(kEnvReport)) c.report_path = v;
   if (const char* v = Get(kEnvPrefetch)) c.prefetch = v;
   if (const char* v = Get(kEnvModel)) c.model_path = v;
@@ -111,7 +115,7 @@ std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
     put(kEnvLocalFraction, fmt::format("{}", c.local_fraction));
   }
   if (!c.memnodes.empty()) put(kEnvMemnodes, c.memnodes);
-  if (!c.token.empty()) put(kEnvToken, c.token);
+  if (!c.token_file.empty()) put(kEnvTokenFile, c.token_file);
   if (!c.report_path.empty()) put(kEnvReport, c.report_path);
   put(kEnvPrefetch, c.prefetch);
   if (!c.model_path.empty()) put(kEnvModel, c.model_path);

@@ -6,11 +6,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <sys/stat.h>
 #include <thread>
 
+#include "memnode/table_spec.h"
+#include "recsys/click_log.h"
 #include "testutil/program_run.h"
 #include "testutil/testutil.h"
 
@@ -89,6 +93,47 @@ TEST(DlrmCli, WrongFlagsFailClearly) {
   }
   Child unknown({BuildPath("prescient"), "dlrm", "train", "--bogus"});
   EXPECT_NE(unknown.Wait(60s), 0);
+}
+
+// Issue 18, item 2: a pool node with a token could not be used by the
+// trainer at all, since dlrm train had no way to present one.
+TEST(DlrmCli, MemnodeTokenComesFromAFileOrTheEnvironmentNeverTheCommandLine) {
+  TempDir dir;
+  ClickLogConfig small;
+  small.max_rows = 2000;  // --small
+  testing::Memnode node({"--pool", dir.file("pool"), "--pool-create", FormatTableSpecs(small.Tables(8)), "--pool-seed", "1"},
+                        {"PRESCIENT_TOKEN=pool-secret"});
+  const std::string token_file = dir.file("token");
+  {
+    FILE* f = std::fopen(token_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("pool-secret\n", f);
+    std::fclose(f);
+  }
+  auto train = [&](std::vector<std::string> extra, const std::vector<std::string>& env) {
+    if (std::find(extra.begin(), extra.end(), "--batches") == extra.end()) extra.insert(extra.end(), {"--batches", "2"});
+    std::vector<std::string> argv = {BuildPath("prescient"), "dlrm", "train", "--small", "--quiet", "--memnode", node.endpoint(),
+                                     "--checkpoint-dir", dir.file("ckpt")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<Child>(argv, env);
+  };
+  auto without = train({}, {});
+  EXPECT_NE(without->Wait(120s), 0);
+  EXPECT_NE(without->Stderr().find("requires a token"), std::string::npos) << without->Stderr();
+  auto on_command_line = train({"--token", "pool-secret"}, {});
+  EXPECT_EQ(on_command_line->Wait(120s), 2);
+  EXPECT_NE(on_command_line->Stderr().find("--token-file"), std::string::npos) << on_command_line->Stderr();
+
+  chmod(token_file.c_str(), 0644);
+  auto open_file = train({"--token-file", token_file}, {});
+  EXPECT_NE(open_file->Wait(120s), 0);
+  EXPECT_NE(open_file->Stderr().find("chmod 600"), std::string::npos) << open_file->Stderr();
+  chmod(token_file.c_str(), 0600);
+  auto by_file = train({"--token-file", token_file}, {});
+  EXPECT_EQ(by_file->Wait(120s), 0) << by_file->Stderr();
+  // The pool is at batch 2 now: the second trainer resumes it.
+  auto by_env = train({"--resume", "--batches", "4"}, {"PRESCIENT_TOKEN=pool-secret"});
+  EXPECT_EQ(by_env->Wait(120s), 0) << by_env->Stderr();
 }
 
 }  // namespace

@@ -261,7 +261,7 @@ TEST(Memnode, ClientsDoNotSeeEachOthersPagesAndPagesGoWithTheLastConnection) {
 }
 
 TEST(Memnode, TokenIsRequiredWhenConfigured) {
-  Memnode node({"--token", "open-sesame"});
+  Memnode node({}, {"PRESCIENT_TOKEN=open-sesame"});
   Status st;
   auto none = ConnectMemnode(node.endpoint(), TcpOptions{}, &st);
   EXPECT_EQ(none, nullptr);
@@ -513,6 +513,15 @@ TEST(Memnode, RefusesANonLoopbackAddressUnlessAllowed) {
   EXPECT_NE(rc, 0);
   EXPECT_NE(rc, -1);
   EXPECT_NE(refused.Stderr().find("--allow-remote"), std::string::npos) << refused.Stderr();
+
+  // Issue 18, item 2: --allow-remote used to need no token.
+  Child open_to_all({testing::BuildPath("prescient"), "memnode", "--listen", "127.0.0.1:0", "--allow-remote"});
+  EXPECT_EQ(open_to_all.Wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(open_to_all.Stderr().find("--allow-remote needs a token"), std::string::npos) << open_to_all.Stderr();
+  Memnode with_token({"--allow-remote"}, {"PRESCIENT_TOKEN=open-sesame"});
+  Child on_command_line({testing::BuildPath("prescient"), "memnode", "--listen", "127.0.0.1:0", "--token", "open-sesame"});
+  EXPECT_EQ(on_command_line.Wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(on_command_line.Stderr().find("--token-file"), std::string::npos) << on_command_line.Stderr();
 
   Child bad_capacity({testing::BuildPath("prescient"), "memnode", "--listen", "127.0.0.1:0", "--capacity", "lots"});
   EXPECT_EQ(bad_capacity.Wait(std::chrono::seconds(10)), 2);

@@ -155,6 +155,37 @@ TEST(TransparentTest, UnreachableFarMemoryStopsTheProgramLoudly) {
   EXPECT_EQ(c.Stdout(), "");  // the program never ran
 }
 
+// Issue 18, item 2: the token was on the command line, and exported to the
+// program and every descendant as PRESCIENT_TOKEN.
+TEST(TransparentTest, MemnodeTokenReachesEveryDescendantButNeverTheirEnvironment) {
+  TempDir dir;
+  testing::Memnode node({}, {"PRESCIENT_TOKEN=run-secret"});
+  const std::string token_file = dir.file("token");
+  std::ofstream(token_file) << "run-secret\n";
+  chmod(token_file.c_str(), 0600);
+  // sh, the demo and env each start their own runtime, which connects.
+  const std::vector<std::string> command = {"/bin/sh", "-c",
+                                            BuildPath("tests/transparent_demo") + " --scale 0.02 && env && tr '\\0' '\\n' </proc/self/environ"};
+  for (const bool by_file : {true, false}) {
+    std::vector<std::string> flags = {"--memnode", node.endpoint(), "--local", "25%", "--quiet"};
+    if (by_file) flags.insert(flags.end(), {"--token-file", token_file});
+    Child c(PrescientRun(flags, command), by_file ? std::vector<std::string>{} : std::vector<std::string>{"PRESCIENT_TOKEN=run-secret"});
+    ASSERT_EQ(c.Wait(120s), 0) << c.Stderr();
+    EXPECT_NE(c.Stdout().find("PRESCIENT_TOKEN_FILE=/proc/"), std::string::npos) << c.Stdout();
+    EXPECT_EQ(c.Stdout().find("run-secret"), std::string::npos) << c.Stdout();
+    EXPECT_EQ(c.Stdout().find("PRESCIENT_TOKEN="), std::string::npos) << c.Stdout();
+  }
+  Child wrong(PrescientRun({"--memnode", node.endpoint()}, {BuildPath("tests/transparent_demo"), "--scale", "0.02"}), {"PRESCIENT_TOKEN=guess"});
+  EXPECT_EQ(wrong.Wait(60s), kRunStartupFailureExit) << wrong.Stderr();
+  EXPECT_NE(wrong.Stderr().find("wrong token"), std::string::npos) << wrong.Stderr();
+  Child on_command_line(PrescientRun({"--memnode", node.endpoint(), "--token", "run-secret"}, {"/bin/true"}));
+  EXPECT_EQ(on_command_line.Wait(60s), 2);
+  EXPECT_NE(on_command_line.Stderr().find("shown by `ps`"), std::string::npos) << on_command_line.Stderr();
+  Child without_memnode(PrescientRun({"--token-file", token_file}, {"/bin/true"}));
+  EXPECT_EQ(without_memnode.Wait(60s), 2);
+  EXPECT_NE(without_memnode.Stderr().find("--token-file is only used with --memnode"), std::string::npos) << without_memnode.Stderr();
+}
+
 TEST(TransparentTest, AForkedChildTouchingFarMemoryIsStoppedWithAMessage) {
   if (kSanitizedBuild) GTEST_SKIP() << "sanitized build: nothing is managed, so the child may touch it";
   Child c(PrescientRun({"--quiet"}, {BuildPath("tests/fork_touch"), "touch"}));

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "transport/token.h"
+
 namespace prescient {
 namespace {
 
@@ -20,7 +22,7 @@ class EnvGuard {
 
  private:
   static void Clear() {
-    for (const char* name : {kEnvLocalFraction, kEnvLocalBytes, kEnvMemnodes, kEnvToken, kEnvReport, kEnvPrefetch, kEnvFaultLoop,
+    for (const char* name : {kEnvLocalFraction, kEnvLocalBytes, kEnvMemnodes, kEnvTokenFile, kEnvReport, kEnvPrefetch, kEnvFaultLoop,
                              kEnvPrefetchInstall, kEnvMinAlloc, kEnvReserve, kEnvRootPid, kEnvSummary, kEnvLogLevel})
       unsetenv(name);
   }
@@ -43,7 +45,7 @@ TEST(RunConfigTest, RoundTripsThroughTheEnvironment) {
   RunConfig in;
   in.local_fraction = 0.25;
   in.memnodes = "127.0.0.1:7000,127.0.0.1:7001";
-  in.token = "secret";
+  ASSERT_TRUE(OpenRunTokenFile("secret", &in.token_file).ok());
   in.report_path = "/tmp/r.json";
   in.prefetch = "readahead";
   in.fault_loop = "spin";
@@ -59,7 +61,9 @@ TEST(RunConfigTest, RoundTripsThroughTheEnvironment) {
   EXPECT_EQ(out.local_fraction, 0.25);
   EXPECT_EQ(out.local_bytes, 0u);
   EXPECT_EQ(out.memnodes, in.memnodes);
-  EXPECT_EQ(out.token, in.token);
+  EXPECT_EQ(out.token_file, in.token_file);
+  EXPECT_EQ(out.token, "secret");
+  for (const std::string& kv : RunConfigToEnv(in)) EXPECT_EQ(kv.find("secret"), std::string::npos) << kv;
   EXPECT_EQ(out.report_path, in.report_path);
   EXPECT_EQ(out.prefetch, in.prefetch);
   EXPECT_EQ(out.fault_loop, in.fault_loop);
@@ -116,6 +120,7 @@ TEST(RunConfigTest, ErrorsNameTheVariable) {
       {{"PRESCIENT_PREFETCH_INSTALL=lazy"}, "PRESCIENT_PREFETCH_INSTALL=lazy: expected auto, map or stage"},
       {{"PRESCIENT_MIN_ALLOC=lots"}, "PRESCIENT_MIN_ALLOC"},
       {{"PRESCIENT_ROOT_PID=x1"}, "PRESCIENT_ROOT_PID"},
+      {{"PRESCIENT_TOKEN_FILE=/nonexistent/token"}, "PRESCIENT_TOKEN_FILE /nonexistent/token"},
   };
   for (const Case& c : cases) {
     EnvGuard env;
