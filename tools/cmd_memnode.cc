@@ -25,7 +25,10 @@ void AddMemnodeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--port-file", args->options.port_file, "Write the bound port and a newline to FILE once listening");
   cmd->add_option("--capacity", args->capacity, "Most page data to hold, e.g. 8G (default: 75% of physical memory)");
   cmd->add_flag("--allow-remote", args->options.allow_remote, "Allow listening on a non-loopback address");
-  cmd->add_option("--max-connections", args->options.max_connections, "Most client connections served at once")->capture_default_str();
+  cmd->add_option("--max-connections", args->options.max_connections, "Most clients (connections past HELLO) served at once")->capture_default_str();
+  cmd->add_option("--max-handshakes", args->options.max_handshakes,
+                  "Most connections waiting to say HELLO (3 s at most each); one more drops the oldest")
+      ->capture_default_str();
   cmd->add_option("--pool", args->options.pool_path,
                   "Also serve the embedding pool in FILE (near-memory lookup and update, pool ops); it is recovered on start");
   cmd->add_option("--pool-create", args->pool_create,

@@ -75,8 +75,9 @@ std::unique_ptr<MemnodeServer> MemnodeServer::Create(const MemnodeOptions& optio
         "Give the node a secret with --token-file FILE or the PRESCIENT_TOKEN environment variable, and its clients the same");
     return nullptr;
   }
-  if (options.max_connections < 1) {
-    *status = Status::InvalidArgument("max_connections must be at least 1");
+  if (options.max_connections < 1 || options.max_handshakes < 1) {
+    *status = Status::InvalidArgument(fmt::format("--max-connections ({}) and --max-handshakes ({}) must be at least 1", options.max_connections,
+                                                  options.max_handshakes));
     return nullptr;
   }
   if (options.token.size() > wire::kMaxTokenBytes) {
@@ -96,7 +97,7 @@ std::unique_ptr<MemnodeServer> MemnodeServer::Create(const MemnodeOptions& optio
     *status = Status::FromErrno("eventfd", errno);
     return nullptr;
   }
-  server->shared_ = std::make_unique<MemnodeShared>(server->options_.token, server->options_.capacity_bytes);
+  server->shared_ = std::make_unique<MemnodeShared>(server->options_.token, server->options_.capacity_bytes, server->options_.max_connections);
   if (!options.pool_path.empty()) {
     std::unique_ptr<PmemEmbeddingStore> store =
         options.pool_create.empty() ? PmemEmbeddingStore::Open(options.pool_path, options.pool, status)
@@ -121,8 +122,8 @@ void MemnodeServer::Stop() {
 }
 
 Status MemnodeServer::Serve(int stop_fd) {
-  spdlog::info("memory node listening on {}:{} (capacity {}, token {}, at most {} connections)", endpoint_.host, port_,
-               FormatBytes(options_.capacity_bytes), options_.token.empty() ? "off" : "on", options_.max_connections);
+  spdlog::info("memory node listening on {}:{} (capacity {}, token {}, at most {} clients and {} pending handshakes)", endpoint_.host, port_,
+               FormatBytes(options_.capacity_bytes), options_.token.empty() ? "off" : "on", options_.max_connections, options_.max_handshakes);
   for (;;) {
     pollfd fds[3] = {{listen_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
     int n = poll(fds, stop_fd >= 0 ? 3 : 2, kReapIntervalMs);
@@ -154,8 +155,20 @@ void MemnodeServer::Accept() {
   if (setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
     spdlog::warn("setsockopt(TCP_NODELAY) on a new connection failed: {}", std::strerror(errno));
   std::string peer = PeerName(fd.get());
-  ReapFinished();  // so only live sessions count against the limit
-  if (sessions_.size() >= static_cast<size_t>(options_.max_connections)) {
+  ReapFinished();  // so only live sessions count against the limits
+  DropOldestHandshakeIfFull();
+  // Clients are counted at HELLO; this bounds the threads of connections
+  // refused or dropped that have not ended yet. A dropped one ends at once.
+  const size_t most_threads = static_cast<size_t>(options_.max_connections + 2 * options_.max_handshakes);
+  for (auto it = sessions_.begin(); it != sessions_.end() && sessions_.size() >= most_threads;) {
+    if (it->stage.load(std::memory_order_acquire) != kDropped) {
+      ++it;
+      continue;
+    }
+    it->thread.join();
+    it = sessions_.erase(it);
+  }
+  if (sessions_.size() >= most_threads) {
     Reject(std::move(fd), peer);
     return;
   }
@@ -163,10 +176,11 @@ void MemnodeServer::Accept() {
   entry.fd = std::move(fd);
   int raw_fd = entry.fd.get();
   std::atomic<bool>* finished = &entry.finished;
+  std::atomic<int>* stage = &entry.stage;
   MemnodeShared* shared = shared_.get();
-  entry.thread = std::thread([shared, raw_fd, peer, finished] {
+  entry.thread = std::thread([shared, raw_fd, peer, finished, stage] {
     {
-      Session session(shared, raw_fd, peer);
+      Session session(shared, raw_fd, peer, stage);
       session.Run();
     }
     // The peer sees the end now; the descriptor itself stays open until the
@@ -176,8 +190,27 @@ void MemnodeServer::Accept() {
   });
 }
 
+void MemnodeServer::DropOldestHandshakeIfFull() {
+  SessionThread* oldest = nullptr;
+  int pending = 0;
+  for (SessionThread& s : sessions_) {
+    if (s.finished.load(std::memory_order_acquire) || s.stage.load(std::memory_order_acquire) != kHandshake) continue;
+    if (oldest == nullptr) oldest = &s;
+    ++pending;
+  }
+  if (pending < options_.max_handshakes) return;
+  int handshake = kHandshake;
+  // Lost only to a HELLO that made it a client just now: room enough.
+  if (!oldest->stage.compare_exchange_strong(handshake, kDropped, std::memory_order_acq_rel)) return;
+  // Wakes the session's read; it ends, and the descriptor closes at the reap.
+  shutdown(oldest->fd.get(), SHUT_RDWR);
+  if (handshakes_dropped_++ % 1000 == 0)
+    spdlog::warn("{} connections that had not said HELLO dropped so far, to make room for newer ones (at most {} wait at once)",
+                 handshakes_dropped_, options_.max_handshakes);
+}
+
 void MemnodeServer::Reject(UniqueFd fd, const std::string& peer) {
-  spdlog::warn("refusing connection from {}: already serving {} connections", peer, options_.max_connections);
+  spdlog::warn("refusing connection from {}: {} connections are open or closing", peer, sessions_.size());
   auto frame = wire::EncodeError(static_cast<uint16_t>(wire::Op::kHello), 0,
                                  Status::Unavailable(fmt::format("memory node is serving its maximum of {} connections; try again later", options_.max_connections)));
   send(fd.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);

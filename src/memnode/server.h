@@ -26,7 +26,11 @@ struct MemnodeOptions {
   std::string port_file;       // when set, receives the bound port and '\n', atomically
   uint64_t capacity_bytes = 0; // 0: DefaultMemnodeCapacity()
   bool allow_remote = false;   // required to listen on a non-loopback address
-  int max_connections = 64;
+  int max_connections = 64;     // clients that have said HELLO
+  // Connections that have not said HELLO yet, held apart from the clients:
+  // when one more arrives the oldest is dropped, so strangers that connect
+  // and wait can never lock a client out, only delay its HELLO.
+  int max_handshakes = 16;
   // The embedding pool (pool ops 0x0100-0x01FF), when pool_path is set: an
   // existing pool is opened and recovered; with pool_create (non-empty) a
   // missing one is created with those tables and pool_seed.
@@ -61,11 +65,14 @@ class MemnodeServer {
     UniqueFd fd;  // owned here so it is closed only after the thread is joined
     std::thread thread;
     std::atomic<bool> finished{false};
+    std::atomic<int> stage{0};  // SessionStage
   };
 
   MemnodeServer(const MemnodeOptions& options, Endpoint endpoint);
   void Accept();
   void Reject(UniqueFd fd, const std::string& peer);
+  // Makes room for one more handshake by dropping the oldest still pending.
+  void DropOldestHandshakeIfFull();
   void ReapFinished();
   void CloseAll();
 
@@ -76,7 +83,8 @@ class MemnodeServer {
   UniqueFd wake_fd_;  // eventfd written by Stop()
   std::unique_ptr<PoolService> pool_;
   std::unique_ptr<MemnodeShared> shared_;
-  std::list<SessionThread> sessions_;  // touched only by the Serve() thread
+  std::list<SessionThread> sessions_;  // touched only by the Serve() thread, oldest first
+  uint64_t handshakes_dropped_ = 0;
 };
 
 // The `prescient memnode` command: creates the server, writes the port file,

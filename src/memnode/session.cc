@@ -12,9 +12,9 @@
 namespace prescient {
 namespace {
 
-// A client has this long to say HELLO, so idle strangers do not hold one of
-// the node's connection slots.
-constexpr uint64_t kHelloTimeoutNs = 10'000'000'000;
+// A connection has this long to say HELLO (header and payload): a client
+// sends it as soon as it connects, and a stranger's wait is bounded.
+constexpr uint64_t kHelloTimeoutNs = 3'000'000'000;
 // Once a request's header has arrived, the rest must follow within this.
 constexpr uint64_t kPayloadTimeoutNs = 30'000'000'000;
 // A client that stops reading its answers is dropped after this.
@@ -44,13 +44,15 @@ const Session::OpEntry Session::kOps[] = {
     {wire::Op::kDiscard, &Session::Discard},
 };
 
-Session::Session(MemnodeShared* shared, int fd, std::string peer) : shared_(shared), fd_(fd), peer_(std::move(peer)) {
+Session::Session(MemnodeShared* shared, int fd, std::string peer, std::atomic<int>* stage)
+    : shared_(shared), fd_(fd), peer_(std::move(peer)), stage_(stage) {
   shared_->connections.fetch_add(1, std::memory_order_relaxed);
 }
 
 Session::~Session() {
   if (shared_->pool != nullptr) shared_->pool->SessionEnded(reinterpret_cast<uintptr_t>(this));
   if (ns_ != nullptr) shared_->store.Detach(ns_);
+  if (holds_client_slot_) shared_->clients.fetch_sub(1, std::memory_order_relaxed);
   shared_->connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -67,6 +69,8 @@ void Session::Run() {
     if (!st.ok()) {
       if (st.code() == Status::Code::kCorruption) {
         CloseForProtocolError(header.op, header.request_id, st);
+      } else if (stage_->load(std::memory_order_acquire) == kDropped) {
+        spdlog::debug("connection from {} dropped before its HELLO, to make room for newer ones", peer_);
       } else if (st.code() == Status::Code::kTimedOut && ns_ == nullptr) {
         spdlog::warn("closing connection from {}: no HELLO within {} s", peer_, kHelloTimeoutNs / 1'000'000'000);
       } else if (eof) {
@@ -110,7 +114,7 @@ Status Session::ReadRequest(wire::FrameHeader* header, bool* eof) {
   // The size was checked against the op's limit above, so this allocation
   // is bounded whatever the client claims.
   in_.resize(header->payload_len);
-  Status st = ReadFull(fd_, in_, NowNanos() + kPayloadTimeoutNs);
+  Status st = ReadFull(fd_, in_, ns_ == nullptr ? deadline : NowNanos() + kPayloadTimeoutNs);
   if (!st.ok()) return Status::Unavailable(fmt::format("incomplete {} request: {}", wire::OpName(header->op), st.message()));
   return Status::Ok();
 }
@@ -160,6 +164,17 @@ Session::Outcome Session::Hello(std::span<const std::byte> payload) {
                                          : "wrong token: this memory node requires the token it was started with (its --token-file or PRESCIENT_TOKEN)"),
             true};
   }
+  // Past the token: this connection leaves the handshakes for a client slot,
+  // unless the server has just dropped it.
+  int handshake = kHandshake;
+  if (!stage_->compare_exchange_strong(handshake, kClient, std::memory_order_acq_rel))
+    return {Status::Unavailable("the memory node dropped this connection before its HELLO; connect again"), true};
+  if (shared_->clients.fetch_add(1, std::memory_order_acq_rel) >= shared_->max_clients) {
+    shared_->clients.fetch_sub(1, std::memory_order_relaxed);
+    spdlog::warn("refusing client {}: already serving {} clients", peer_, shared_->max_clients);
+    return {Status::Unavailable(fmt::format("memory node is serving its maximum of {} connections; try again later", shared_->max_clients)), true};
+  }
+  holds_client_slot_ = true;
   ns_ = shared_->store.Attach(hello.namespace_id);
   spdlog::info("client {} connected (namespace {:016x})", peer_, hello.namespace_id);
   wire::HelloResponse response;

@@ -18,10 +18,19 @@
 
 namespace prescient {
 
+// Where a connection is: still to say HELLO, a client, or dropped by the
+// server before its HELLO (to make room for newer handshakes). Only the
+// moves kHandshake -> kClient (the session) and kHandshake -> kDropped (the
+// server) exist, so exactly one of the two wins.
+enum SessionStage : int { kHandshake = 0, kClient = 1, kDropped = 2 };
+
 // What every session of one server shares.
 struct MemnodeShared {
-  MemnodeShared(std::string token, uint64_t capacity_bytes) : token(std::move(token)), store(capacity_bytes) {}
+  MemnodeShared(std::string token, uint64_t capacity_bytes, int max_clients)
+      : token(std::move(token)), max_clients(max_clients), store(capacity_bytes) {}
   const std::string token;
+  const int max_clients;
+  std::atomic<int> clients{0};  // sessions past HELLO
   PageStore store;
   PoolService* pool = nullptr;  // the embedding pool, when the node serves one
   std::atomic<uint64_t> connections{0};
@@ -32,7 +41,8 @@ struct MemnodeShared {
 
 class Session {
  public:
-  Session(MemnodeShared* shared, int fd, std::string peer);
+  // `stage` is the server's record of this connection (SessionStage).
+  Session(MemnodeShared* shared, int fd, std::string peer, std::atomic<int>* stage);
   ~Session();
   void Run();
 
@@ -65,6 +75,8 @@ class Session {
   MemnodeShared* const shared_;
   const int fd_;
   const std::string peer_;
+  std::atomic<int>* const stage_;
+  bool holds_client_slot_ = false;
   std::shared_ptr<PageStore::Namespace> ns_;  // set by HELLO
   std::vector<std::byte> in_;   // request payload
   std::vector<std::byte> out_;  // reply payload

@@ -383,6 +383,37 @@ TEST(Memnode, ConnectionsBeyondTheLimitAreRefusedClearly) {
   EXPECT_NE(c, nullptr) << st.ToString();
 }
 
+// Issue 18, item 3: connections that never said HELLO held the node's slots,
+// so 64 of them from anyone locked every client out.
+TEST(Memnode, StrangersThatNeverSayHelloCannotLockClientsOut) {
+  Memnode node({"--max-connections", "2", "--max-handshakes", "4"}, {"PRESCIENT_TOKEN=open-sesame"});
+  std::vector<std::unique_ptr<RawClient>> strangers;
+  for (int i = 0; i < 64; ++i) strangers.push_back(std::make_unique<RawClient>(node.endpoint()));
+  TcpOptions right;
+  right.token = "open-sesame";
+  auto a = Connect(node.endpoint(), right);
+  ASSERT_NE(a, nullptr);
+  for (int i = 0; i < 64; ++i) strangers.push_back(std::make_unique<RawClient>(node.endpoint()));
+  auto b = Connect(node.endpoint(), right);
+  ASSERT_NE(b, nullptr);
+  for (int i = 0; i < 64; ++i) strangers.push_back(std::make_unique<RawClient>(node.endpoint()));
+  Bytes data, page;
+  for (Backend* client : {a.get(), b.get()}) {
+    ASSERT_TRUE(WriteRange(*client, 0, 8, &data).ok());
+    ASSERT_TRUE(ReadOne(*client, 3, &page).ok());
+    EXPECT_TRUE(Matches(page.data(), 3));
+  }
+  // Clients have their own limit, which strangers do not touch.
+  Status st;
+  auto c = ConnectMemnode(node.endpoint(), right, &st);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_NE(st.message().find("maximum of 2 connections"), std::string::npos) << st.message();
+  // The oldest strangers were dropped to make room; the newest wait out their 3 s.
+  EXPECT_TRUE(strangers.front()->ClosedByPeer());
+  EXPECT_TRUE(strangers.back()->ClosedByPeer());
+  EXPECT_TRUE(node.process().Running());
+}
+
 TEST(Memnode, CapacityLimitGivesAClearError) {
   Memnode node({"--capacity", "1M"});  // 256 pages
   auto backend = Connect(node.endpoint());
