@@ -1,5 +1,7 @@
 // PageStore: the memory node's pages, kept apart per client namespace, under
-// one node-wide capacity.
+// one node-wide capacity. The capacity counts the memory the pages really
+// hold, with the page tables that index them (PageTable::held_bytes), so
+// scattered writes fill it sooner than dense ones instead of passing it.
 //
 // A namespace is a client's page space, named by the id its connections send
 // in HELLO. It lives while any connection is attached to it, and its pages
@@ -45,15 +47,16 @@ class PageStore {
 
   uint64_t capacity_bytes() const { return capacity_bytes_; }
   uint64_t stored_pages() const { return stored_pages_.load(std::memory_order_relaxed); }
+  uint64_t held_bytes() const { return held_bytes_.load(std::memory_order_relaxed); }
   uint64_t namespaces() const;
 
  private:
-  bool Reserve(uint64_t pages);
-  void Unreserve(uint64_t pages) { stored_pages_.fetch_sub(pages, std::memory_order_relaxed); }
+  bool Reserve(uint64_t bytes);
+  void Unreserve(uint64_t bytes) { held_bytes_.fetch_sub(bytes, std::memory_order_relaxed); }
 
   const uint64_t capacity_bytes_;
-  const uint64_t capacity_pages_;
-  std::atomic<uint64_t> stored_pages_{0};  // pages stored or reserved by writes in progress
+  std::atomic<uint64_t> held_bytes_{0};  // held by the namespaces' tables, or reserved by writes in progress
+  std::atomic<uint64_t> stored_pages_{0};
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Namespace>> namespaces_;  // guarded by mu_
 };

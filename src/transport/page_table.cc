@@ -25,6 +25,12 @@ constexpr uint32_t kVersionStep = 4;
 
 constexpr size_t kChunkDataBytes = (size_t{1} << 9) * kPageSize;
 constexpr size_t kChunkBytes = kChunkDataBytes + (size_t{1} << 9) * sizeof(uint32_t);
+// Beyond its pages, a chunk in use holds its page of state words and one
+// page-table page of the kernel's for its data.
+constexpr uint64_t kChunkOverheadBytes = 2 * kPageSize;
+// A directory (8192 chunk pointers), its page-table page, and the page of
+// the root that points to it.
+constexpr uint64_t kDirectoryOverheadBytes = (uint64_t{1} << 13) * sizeof(void*) + 2 * kPageSize;
 
 void* MapZeroed(size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -101,7 +107,8 @@ std::byte* PageTable::FindChunk(uint64_t page_no) const {
   return LoadPtr(dir->chunks[c & ((uint64_t{1} << kDirectoryBits) - 1)]);
 }
 
-std::byte* PageTable::FindOrCreateChunk(uint64_t page_no, Status* status) {
+std::byte* PageTable::FindOrCreateChunk(uint64_t page_no, Status* status, uint64_t* created_bytes) {
+  static_assert(sizeof(Directory) + 2 * kPageSize == kDirectoryOverheadBytes);
   if (std::byte* chunk = FindChunk(page_no)) return chunk;
   if (page_no >= kMaxPages) {
     *status = Status::InvalidArgument(fmt::format("page {} is beyond the largest supported page number {}", page_no, kMaxPages - 1));
@@ -117,6 +124,10 @@ std::byte* PageTable::FindOrCreateChunk(uint64_t page_no, Status* status) {
       return nullptr;
     }
     dir = Install(dir_slot, fresh, sizeof(Directory));
+    if (dir == fresh) {
+      directories_.fetch_add(1, std::memory_order_relaxed);
+      *created_bytes += kDirectoryOverheadBytes;
+    }
     uint64_t end = directories_end_.load(std::memory_order_relaxed);
     uint64_t mine = (c >> kDirectoryBits) + 1;
     while (end < mine && !directories_end_.compare_exchange_weak(end, mine, std::memory_order_release, std::memory_order_relaxed)) {
@@ -131,13 +142,42 @@ std::byte* PageTable::FindOrCreateChunk(uint64_t page_no, Status* status) {
       return nullptr;
     }
     chunk = Install(chunk_slot, fresh, kChunkBytes);
+    if (chunk == fresh) {
+      chunks_.fetch_add(1, std::memory_order_relaxed);
+      *created_bytes += kChunkOverheadBytes;
+    }
   }
   return chunk;
 }
 
-Status PageTable::Write(uint64_t page_no, const std::byte* src, bool* inserted) {
+uint64_t PageTable::held_bytes() const {
+  return pages() * kPageSize + chunks_.load(std::memory_order_relaxed) * kChunkOverheadBytes +
+         directories_.load(std::memory_order_relaxed) * kDirectoryOverheadBytes;
+}
+
+uint64_t PageTable::BytesToHold(std::span<const uint64_t> page_nos) const {
+  uint64_t bytes = 0;
+  // Chunks and directories the pages would create, each counted once
+  // (a request's pages are usually few, or in order).
+  uint64_t last_chunk = UINT64_MAX, last_directory = UINT64_MAX;
+  for (uint64_t page_no : page_nos) {
+    if (Contains(page_no)) continue;
+    bytes += kPageSize;
+    if (page_no >= kMaxPages || FindChunk(page_no) != nullptr) continue;
+    const uint64_t c = page_no >> kChunkBits;
+    if (c != last_chunk) bytes += kChunkOverheadBytes;
+    last_chunk = c;
+    const uint64_t d = c >> kDirectoryBits;
+    if (d != last_directory && LoadPtr(root_[d]) == nullptr) bytes += kDirectoryOverheadBytes;
+    last_directory = d;
+  }
+  return bytes;
+}
+
+Status PageTable::Write(uint64_t page_no, const std::byte* src, bool* inserted, uint64_t* held_added) {
   Status status;
-  std::byte* chunk = FindOrCreateChunk(page_no, &status);
+  uint64_t created_bytes = 0;
+  std::byte* chunk = FindOrCreateChunk(page_no, &status, &created_bytes);
   if (chunk == nullptr) return status;
   uint64_t slot = page_no & (kChunkPages - 1);
   auto state = StateOf(chunk, slot);
@@ -146,6 +186,7 @@ Status PageTable::Write(uint64_t page_no, const std::byte* src, bool* inserted) 
   Unlock(state, old, true);
   *inserted = (old & kPresent) == 0;
   if (*inserted) pages_.fetch_add(1, std::memory_order_relaxed);
+  if (held_added != nullptr) *held_added = (*inserted ? kPageSize : 0) + created_bytes;
   return Status::Ok();
 }
 
