@@ -8,6 +8,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libzstd-dev libxxhash-dev
   libpmem-dev liblemon-dev libxgboost-dev libtorch-dev
+  clang libclang-rt-14-dev
   gnuplot-nox
 )
 

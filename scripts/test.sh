@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs the whole test suite: every test in
-# release, every test again under ASan+UBSan, and the runtime's concurrency
-# tests under TSan. Exits non-zero if any run fails.
+# release, every test again under ASan+UBSan, the runtime's concurrency
+# tests under TSan, and the memory node's two fuzz targets for 60 s each
+# (libFuzzer, fuzz/). Exits non-zero if any run fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,7 @@ run_suite() {  # preset, [ctest args...]
 run_suite release
 run_suite asan
 run_suite tsan
+run_suite fuzz
 
 echo
 echo "total: $passed passed, $failed failed"
