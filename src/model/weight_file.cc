@@ -9,6 +9,7 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -58,6 +59,37 @@ nlohmann::json TensorsJson(const RetNetConfig& config) {
   nlohmann::json tensors = nlohmann::json::array();
   for (const auto& t : RetNetTensors(config)) tensors.push_back({{"name", t.name}, {"shape", t.shape}});
   return tensors;
+}
+
+// When the file's size disagrees with its header, says which one size field
+// of the header (JSON bytes at byte 12, parameters at byte 16) is damaged:
+// the field whose value the file's length implies, put back, makes the
+// checksum in the last 8 bytes match. Empty when neither does (a file cut
+// short or extended, or worse).
+std::string DamagedSizeField(const std::string& bytes, const wf::FileHeader& fh) {
+  const uint64_t fixed = sizeof(wf::FileHeader) + 8;
+  if (bytes.size() < fixed) return "";
+  const uint64_t body = bytes.size() - fixed;  // JSON + tensors
+  uint64_t stored;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 8, sizeof(stored));
+  auto checksum_matches_with = [&](size_t field_at, uint64_t value) {
+    if (value > UINT32_MAX) return false;
+    std::string repaired = bytes.substr(0, bytes.size() - 8);
+    const uint32_t v = static_cast<uint32_t>(value);
+    std::memcpy(repaired.data() + field_at, &v, sizeof(v));
+    return Fnv1a64(repaired) == stored;
+  };
+  const uint64_t tensor_bytes = 4ull * fh.parameter_count;
+  if (tensor_bytes <= body && body - tensor_bytes != fh.json_bytes && checksum_matches_with(offsetof(wf::FileHeader, json_bytes), body - tensor_bytes))
+    return fmt::format("the header's JSON size at byte 12 is damaged: it says {} bytes, but the JSON there is {} bytes (the checksum matches "
+                       "with that)", fh.json_bytes, body - tensor_bytes);
+  if (fh.json_bytes <= body && (body - fh.json_bytes) % 4 == 0) {
+    const uint64_t parameters = (body - fh.json_bytes) / 4;
+    if (parameters != fh.parameter_count && checksum_matches_with(offsetof(wf::FileHeader, parameter_count), parameters))
+      return fmt::format("the header's parameter count at byte 16 is damaged: it says {}, but the file's length says {} (the checksum matches "
+                         "with that)", fh.parameter_count, parameters);
+  }
+  return "";
 }
 
 }  // namespace
@@ -113,6 +145,9 @@ Status RetNetWeights::Load(const std::string& path, RetNetWeights* out) {
     return Status::Corruption(fmt::format("{} is not a prescient model file (bad magic at byte 0)", path));
   if (fh.version != wf::kVersion)
     return corrupt(fmt::format("format version {} (at byte 8); this build reads version {}", fh.version, wf::kVersion));
+  if (sizeof(fh) + uint64_t{fh.json_bytes} + 4ull * fh.parameter_count + 8 != bytes.size()) {
+    if (std::string damaged = DamagedSizeField(bytes, fh); !damaged.empty()) return corrupt(damaged);
+  }
   if (fh.json_bytes > wf::kMaxJson) return corrupt(fmt::format("the header at byte 12 claims {} bytes of JSON (at most {})", fh.json_bytes, wf::kMaxJson));
   if (fh.parameter_count > wf::kMaxParameters)
     return corrupt(fmt::format("the header at byte 16 claims {} parameters (at most {})", fh.parameter_count, wf::kMaxParameters));

@@ -135,6 +135,27 @@ TEST_F(RetNetWeightsFile, TrailingBytesAreRefused) {
   EXPECT_NE(msg.find("3 unexpected bytes after the checksum, from byte " + std::to_string(good_.size())), std::string::npos) << msg;
 }
 
+// Issue 18, item 7: a flipped size field was reported as "256 unexpected
+// bytes after the checksum".
+TEST_F(RetNetWeightsFile, AFlippedSizeFieldIsNamed) {
+  for (int bit : {2, 8, 20}) {
+    SCOPED_TRACE(bit);
+    std::string bad = good_;
+    bad[12 + bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    std::string msg = LoadError(bad);
+    EXPECT_NE(msg.find("the header's JSON size at byte 12 is damaged"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(fmt::format("the JSON there is {} bytes", json_bytes())), std::string::npos) << msg;
+  }
+  for (int bit : {0, 6, 12}) {
+    SCOPED_TRACE(bit);
+    std::string bad = good_;
+    bad[16 + bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    std::string msg = LoadError(bad);
+    EXPECT_NE(msg.find("the header's parameter count at byte 16 is damaged"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("the file's length says 3041"), std::string::npos) << msg;
+  }
+}
+
 TEST_F(RetNetWeightsFile, AFlippedByteFailsTheChecksum) {
   const size_t tensors_at = sizeof(wf::FileHeader) + json_bytes();
   for (size_t at : {size_t{30}, tensors_at + 100, good_.size() - 3}) {
