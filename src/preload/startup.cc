@@ -34,6 +34,7 @@
 #include "prescient/region.h"
 #include "runtime/report.h"
 #include "runtime/run_config.h"
+#include "transport/lazy_backend.h"
 
 namespace prescient::preload {
 
@@ -172,8 +173,18 @@ void Start() {
   if (!status.ok()) CannotStart(status);
   TcpOptions tcp;
   tcp.token = config.token;
-  std::unique_ptr<Backend> backend = MakeBackend(config.memnodes, tcp, LinkModel{}, &status);
-  if (!backend) CannotStart(status);
+  std::unique_ptr<Backend> backend;
+  if (config.memnodes.empty() || getpid() == config.root_pid) {
+    // The program itself connects at once, so an unreachable node or a
+    // wrong token stops the run before it starts.
+    backend = MakeBackend(config.memnodes, tcp, LinkModel{}, &status);
+    if (!backend) CannotStart(status);
+  } else {
+    // What it execs connects only if it pages out: a script's hundreds of
+    // short commands would otherwise take every slot of the nodes.
+    backend = MakeLazyBackend([memnodes = config.memnodes, tcp](Status* st) { return MakeBackend(memnodes, tcp, LinkModel{}, st); },
+                              fmt::format("memory node(s) {}", config.memnodes));
+  }
   if (!config.trace_path.empty()) {
     run->recorder = std::make_shared<TraceRecorder>();
     options.observer = run->recorder;

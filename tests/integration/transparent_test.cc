@@ -186,6 +186,25 @@ TEST(TransparentTest, MemnodeTokenReachesEveryDescendantButNeverTheirEnvironment
   EXPECT_NE(without_memnode.Stderr().find("--token-file is only used with --memnode"), std::string::npos) << without_memnode.Stderr();
 }
 
+// Issue 18, item 6: every exec'd descendant connected at start, so 80
+// background commands took more slots than a node has and 17 failed.
+TEST(TransparentTest, DescendantsConnectOnlyWhenTheyPageOut) {
+  testing::Memnode node({"--max-connections", "4"});
+  Child script(PrescientRun({"--memnode", node.endpoint(), "--quiet"},
+                            {"/bin/sh", "-c", "for i in $(seq 80); do (sleep 1 || echo failed $?) & done; wait; echo done"}));
+  ASSERT_EQ(script.Wait(120s), 0) << script.Stderr();
+  EXPECT_EQ(script.Stdout(), "done\n") << script.Stderr();
+  EXPECT_EQ(script.Stderr().find("cannot start"), std::string::npos) << script.Stderr();
+
+  // One that pages out connects then, and gets its pages back.
+  Child native({BuildPath("tests/transparent_demo"), "--scale", "0.05"});
+  ASSERT_EQ(native.Wait(120s), 0) << native.Stderr();
+  Child child(PrescientRun({"--memnode", node.endpoint(), "--local", "25%", "--quiet"},
+                           {"/bin/sh", "-c", BuildPath("tests/transparent_demo") + " --scale 0.05"}));
+  ASSERT_EQ(child.Wait(240s), 0) << child.Stderr();
+  EXPECT_EQ(child.Stdout(), native.Stdout());
+}
+
 TEST(TransparentTest, AForkedChildTouchingFarMemoryIsStoppedWithAMessage) {
   if (kSanitizedBuild) GTEST_SKIP() << "sanitized build: nothing is managed, so the child may touch it";
   Child c(PrescientRun({"--quiet"}, {BuildPath("tests/fork_touch"), "touch"}));
