@@ -34,7 +34,7 @@ Bytes Pages(size_t count) {
 }
 
 void PageSeeds(const std::filesystem::path& dir) {
-  const Bytes hello = wire::EncodeHello(1, {wire::kVersion, 42, ""});
+  const Bytes hello = wire::EncodeHello(1, {wire::kVersion, 42, "fuzz-token"});  // page_protocol_fuzz.cc's
   const std::vector<uint64_t> pages = {0, 1, 512, 1000003};
   Save(dir, "hello", hello);
   Save(dir, "write_read_discard",
@@ -42,7 +42,8 @@ void PageSeeds(const std::filesystem::path& dir) {
            wire::EncodeRead(5, pages) + wire::EncodeEmpty(wire::Op::kStats, 6) + wire::EncodeEmpty(wire::Op::kPing, 7));
   Save(dir, "hello_twice", hello + hello);
   Save(dir, "read_before_hello", wire::EncodeRead(1, pages));
-  Save(dir, "token_given", wire::EncodeHello(1, {wire::kVersion, 7, "a-token"}) + wire::EncodeEmpty(wire::Op::kPing, 2));
+  Save(dir, "wrong_token", wire::EncodeHello(1, {wire::kVersion, 7, "fuzz-tokem"}) + wire::EncodeEmpty(wire::Op::kPing, 2));
+  Save(dir, "no_token", wire::EncodeHello(1, {wire::kVersion, 7, ""}) + wire::EncodeEmpty(wire::Op::kPing, 2));
   Save(dir, "pool_op_without_pool", hello + wire::EncodeEmpty(static_cast<wire::Op>(wire::PoolOp::kInfo), 2));
 }
 

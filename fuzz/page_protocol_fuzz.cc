@@ -21,7 +21,9 @@ namespace {
 prescient::MemnodeShared* Shared() {
   // Node-wide state outlives each connection, as in a server; the namespace
   // a connection opens is freed when it ends.
-  static auto* shared = new prescient::MemnodeShared("", uint64_t{64} << 20, 4);
+  // With a token, so the check of a wrong one is fuzzed too (the seeds say
+  // HELLO with this one).
+  static auto* shared = new prescient::MemnodeShared("fuzz-token", uint64_t{64} << 20, 4);
   return shared;
 }
 

@@ -213,7 +213,7 @@ void AddRunFlags(CLI::App* cmd, RunArgs* args) {
   cmd->add_option("--local", args->local, "Local memory budget as a share of the footprint, e.g. 25% (default 100%)");
   cmd->add_option("--local-bytes", args->local_bytes, "Local memory budget as a size, e.g. 512M (instead of --local)");
   cmd->add_option("--memnode", args->memnodes, "Memory node(s) HOST:PORT[,HOST:PORT...] (default: the embedded store)");
-  AddTokenFlags(cmd, "the memory nodes' shared secret (the program never sees it)", &args->token);
+  AddTokenFlags(cmd, "the memory nodes' shared secret (kept out of the program's command line and environment)", &args->token);
   cmd->add_option("--report", args->report, "Write the JSON report to FILE");
   cmd->add_option("--prefetch", args->prefetch, "Prefetch policy: " + PrefetcherNames())->capture_default_str();
   AddModelFlags(cmd, &args->model, &args->lookahead, &args->no_hybrid);

@@ -75,9 +75,9 @@ std::unique_ptr<MemnodeServer> MemnodeServer::Create(const MemnodeOptions& optio
         "Give the node a secret with --token-file FILE or the PRESCIENT_TOKEN environment variable, and its clients the same");
     return nullptr;
   }
-  if (options.max_connections < 1 || options.max_handshakes < 1) {
-    *status = Status::InvalidArgument(fmt::format("--max-connections ({}) and --max-handshakes ({}) must be at least 1", options.max_connections,
-                                                  options.max_handshakes));
+  if (options.max_connections < 1 || options.max_handshakes < 1 || options.max_connections > kMostSessions || options.max_handshakes > kMostSessions) {
+    *status = Status::InvalidArgument(fmt::format("--max-connections ({}) and --max-handshakes ({}) must each be from 1 to {} (a thread each)",
+                                                  options.max_connections, options.max_handshakes, kMostSessions));
     return nullptr;
   }
   if (options.token.size() > wire::kMaxTokenBytes) {
@@ -156,7 +156,6 @@ void MemnodeServer::Accept() {
     spdlog::warn("setsockopt(TCP_NODELAY) on a new connection failed: {}", std::strerror(errno));
   std::string peer = PeerName(fd.get());
   ReapFinished();  // so only live sessions count against the limits
-  DropOldestHandshakeIfFull();
   // Clients are counted at HELLO; this bounds the threads of connections
   // refused or dropped that have not ended yet. A dropped one ends at once.
   const size_t most_threads = static_cast<size_t>(options_.max_connections + 2 * options_.max_handshakes);
@@ -172,6 +171,7 @@ void MemnodeServer::Accept() {
     Reject(std::move(fd), peer);
     return;
   }
+  DropOldestHandshakeIfFull();
   SessionThread& entry = sessions_.emplace_back();
   entry.fd = std::move(fd);
   int raw_fd = entry.fd.get();

@@ -20,6 +20,9 @@
 
 namespace prescient {
 
+// The most clients, or handshakes, a node may be asked to serve at once.
+inline constexpr int kMostSessions = 4096;
+
 struct MemnodeOptions {
   std::string listen = "127.0.0.1:7000";
   std::string token;           // when set, clients must present it in HELLO

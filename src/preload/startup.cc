@@ -35,6 +35,7 @@
 #include "runtime/report.h"
 #include "runtime/run_config.h"
 #include "transport/lazy_backend.h"
+#include "transport/token.h"
 
 namespace prescient::preload {
 
@@ -171,19 +172,26 @@ void Start() {
   RegionOptions options;
   status = ToRegionOptions(config, &options);
   if (!status.ok()) CannotStart(status);
-  TcpOptions tcp;
-  tcp.token = config.token;
+  // The token is read only to connect: a descendant that never connects
+  // never needs it, even after the run (and its token file) is gone.
+  auto connect = [memnodes = config.memnodes, token_file = config.token_file](Status* st) -> std::unique_ptr<Backend> {
+    TcpOptions tcp;
+    if (!memnodes.empty() && !token_file.empty()) {
+      *st = ReadRunTokenFile(token_file, &tcp.token);
+      if (!st->ok()) return nullptr;
+    }
+    return MakeBackend(memnodes, tcp, LinkModel{}, st);
+  };
   std::unique_ptr<Backend> backend;
   if (config.memnodes.empty() || getpid() == config.root_pid) {
     // The program itself connects at once, so an unreachable node or a
     // wrong token stops the run before it starts.
-    backend = MakeBackend(config.memnodes, tcp, LinkModel{}, &status);
+    backend = connect(&status);
     if (!backend) CannotStart(status);
   } else {
     // What it execs connects only if it pages out: a script's hundreds of
     // short commands would otherwise take every slot of the nodes.
-    backend = MakeLazyBackend([memnodes = config.memnodes, tcp](Status* st) { return MakeBackend(memnodes, tcp, LinkModel{}, st); },
-                              fmt::format("memory node(s) {}", config.memnodes));
+    backend = MakeLazyBackend(connect, fmt::format("memory node(s) {}", config.memnodes));
   }
   if (!config.trace_path.empty()) {
     run->recorder = std::make_shared<TraceRecorder>();

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "common/units.h"
-#include "transport/token.h"
 
 namespace prescient {
 
@@ -39,10 +38,7 @@ Status RunConfigFromEnv(RunConfig* config) {
       return Status::InvalidArgument(fmt::format("{}={} is below the minimum of {}", kEnvLocalBytes, bytes, FormatBytes(kMinLocalBytes)));
   }
   if (const char* v = Get(kEnvMemnodes)) c.memnodes = v;
-  if (const char* v = Get(kEnvTokenFile)) {
-    c.token_file = v;
-    PRESCIENT_RETURN_IF_ERROR(ReadTokenFile(v, kEnvTokenFile, &c.token));
-  }
+  if (const char* v = Get(kEnvTokenFile)) c.token_file = v;
   if (const char* v = Get(kEnvReport)) c.report_path = v;
   if (const char* v = Get(kEnvPrefetch)) c.prefetch = v;
   if (const char* v = Get(kEnvModel)) c.model_path = v;

@@ -16,13 +16,13 @@
 #include "prescient/prefetcher.h"
 #include "prescient/region.h"
 #include "prescient/status.h"
+#include "transport/token.h"
 
 namespace prescient {
 
 inline constexpr char kEnvLocalFraction[] = "PRESCIENT_LOCAL_FRACTION";  // 0.25
 inline constexpr char kEnvLocalBytes[] = "PRESCIENT_LOCAL_BYTES";        // 536870912 or 512M
 inline constexpr char kEnvMemnodes[] = "PRESCIENT_MEMNODES";             // host:port,host:port
-inline constexpr char kEnvTokenFile[] = "PRESCIENT_TOKEN_FILE";         // the memory nodes' token, in a file (transport/token.h)
 inline constexpr char kEnvReport[] = "PRESCIENT_REPORT";                 // JSON report path
 inline constexpr char kEnvPrefetch[] = "PRESCIENT_PREFETCH";             // policy name
 inline constexpr char kEnvFaultLoop[] = "PRESCIENT_FAULT_LOOP";          // poll | spin | hybrid
@@ -54,9 +54,9 @@ struct RunConfig {
   double local_fraction = 1.0;
   uint64_t local_bytes = 0;
   std::string memnodes;               // empty: the embedded in-process store
-  // token_file names the file `prescient run` shares the token in; the
-  // preload library reads it into token. The token itself never enters the
-  // environment.
+  // token_file names the file `prescient run` shares the token in
+  // (kEnvTokenFile, transport/token.h); each process reads it when it
+  // connects. The token itself never enters the environment.
   std::string token_file, token;
   std::string report_path;            // empty: no JSON report
   std::string prefetch = "none";

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -34,7 +35,11 @@ constexpr uint64_t kDirectoryOverheadBytes = (uint64_t{1} << 13) * sizeof(void*)
 
 void* MapZeroed(size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? nullptr : p;
+  if (p == MAP_FAILED) return nullptr;
+  // A huge page would turn one scattered 4 KiB page into 2 MiB of memory
+  // (and of a memory node's capacity, which counts what pages hold).
+  madvise(p, bytes, MADV_NOHUGEPAGE);
+  return p;
 }
 
 template <typename T>
@@ -157,27 +162,28 @@ uint64_t PageTable::held_bytes() const {
 
 uint64_t PageTable::BytesToHold(std::span<const uint64_t> page_nos) const {
   uint64_t bytes = 0;
-  // Chunks and directories the pages would create, each counted once
-  // (a request's pages are usually few, or in order).
-  uint64_t last_chunk = UINT64_MAX, last_directory = UINT64_MAX;
+  // The chunks and directories the pages would create, each counted once.
+  std::vector<uint64_t> new_chunks, new_directories;
   for (uint64_t page_no : page_nos) {
     if (Contains(page_no)) continue;
     bytes += kPageSize;
     if (page_no >= kMaxPages || FindChunk(page_no) != nullptr) continue;
     const uint64_t c = page_no >> kChunkBits;
-    if (c != last_chunk) bytes += kChunkOverheadBytes;
-    last_chunk = c;
-    const uint64_t d = c >> kDirectoryBits;
-    if (d != last_directory && LoadPtr(root_[d]) == nullptr) bytes += kDirectoryOverheadBytes;
-    last_directory = d;
+    new_chunks.push_back(c);
+    if (LoadPtr(root_[c >> kDirectoryBits]) == nullptr) new_directories.push_back(c >> kDirectoryBits);
   }
-  return bytes;
+  for (std::vector<uint64_t>* ids : {&new_chunks, &new_directories}) {
+    std::sort(ids->begin(), ids->end());
+    ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+  }
+  return bytes + new_chunks.size() * kChunkOverheadBytes + new_directories.size() * kDirectoryOverheadBytes;
 }
 
 Status PageTable::Write(uint64_t page_no, const std::byte* src, bool* inserted, uint64_t* held_added) {
   Status status;
   uint64_t created_bytes = 0;
   std::byte* chunk = FindOrCreateChunk(page_no, &status, &created_bytes);
+  if (held_added != nullptr) *held_added = created_bytes;  // a directory may stay though its chunk failed
   if (chunk == nullptr) return status;
   uint64_t slot = page_no & (kChunkPages - 1);
   auto state = StateOf(chunk, slot);
@@ -186,7 +192,7 @@ Status PageTable::Write(uint64_t page_no, const std::byte* src, bool* inserted, 
   Unlock(state, old, true);
   *inserted = (old & kPresent) == 0;
   if (*inserted) pages_.fetch_add(1, std::memory_order_relaxed);
-  if (held_added != nullptr) *held_added = (*inserted ? kPageSize : 0) + created_bytes;
+  if (held_added != nullptr && *inserted) *held_added += kPageSize;
   return Status::Ok();
 }
 

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -73,8 +74,15 @@ class TcpBackend final : public Backend {
     for (int i = 0; i < n; ++i) {
       auto conn = std::make_unique<Connection>();
       int timeout_ms = static_cast<int>(std::min(options_.request_timeout_s, 30.0) * 1000) + 1;
-      PRESCIENT_RETURN_IF_ERROR(ConnectTcp(endpoint_, timeout_ms, &conn->fd));
-      PRESCIENT_RETURN_IF_ERROR(Hello(conn->fd.get()));
+      // A node drops the oldest connections still to say HELLO when more
+      // arrive (D112): a flood of strangers can close ours, so try again.
+      for (int attempt = 0;; ++attempt) {
+        PRESCIENT_RETURN_IF_ERROR(ConnectTcp(endpoint_, timeout_ms, &conn->fd));
+        Status st = Hello(conn->fd.get());
+        if (st.ok()) break;
+        if (attempt == kHandshakeAttempts - 1 || !DroppedDuringHandshake(st)) return st;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+      }
       // A node that stops reading must not block a sender forever.
       PRESCIENT_RETURN_IF_ERROR(SetSocketTimeouts(conn->fd.get(), options_.request_timeout_s, 0));
       conns_.push_back(std::move(conn));
@@ -177,6 +185,11 @@ class TcpBackend final : public Backend {
     if (hello.max_pages_per_request == 0) return Status::Corruption(fmt::format("{} accepts 0 pages per request", name_));
     pages_per_request_ = std::min(pages_per_request_, hello.max_pages_per_request);
     return Status::Ok();
+  }
+
+  static constexpr int kHandshakeAttempts = 6;  // 0.6 s of waits in all
+  static bool DroppedDuringHandshake(const Status& st) {
+    return st.code() == Status::Code::kUnavailable && st.message().find("serving its maximum") == std::string::npos;
   }
 
   Status HandshakeError(const Status& st) {

@@ -23,12 +23,23 @@ Status CheckToken(const std::string& token, const std::string& where) {
   return Status::Ok();
 }
 
-}  // namespace
+constexpr int kRunFileSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
 
-Status ReadTokenFile(const std::string& path, const std::string& flag, std::string* token) {
+Status ReadToken(const std::string& path, const std::string& flag, bool run_file, std::string* token) {
   const std::string where = fmt::format("{} {}", flag, path);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return Status::FromErrno(fmt::format("cannot open the token file ({})", where), errno);
+  if (fd < 0) {
+    const int err = errno;
+    if (run_file && err == ENOENT)
+      return Status::NotFound(fmt::format("the run's token file {} is gone: `prescient run` has exited, and with it the token its "
+                                          "processes share ({})", path, kEnvTokenFile));
+    return Status::FromErrno(fmt::format("cannot open the token file ({})", where), err);
+  }
+  if (run_file && fcntl(fd, F_GET_SEALS) != kRunFileSeals) {
+    close(fd);
+    return Status::PermissionDenied(fmt::format("{} is not the token file `prescient run` made (the run has ended, and the path names "
+                                                "another file now)", where));
+  }
   struct stat st {};
   if (fstat(fd, &st) != 0) {
     int err = errno;
@@ -38,6 +49,11 @@ Status ReadTokenFile(const std::string& path, const std::string& flag, std::stri
   if (!S_ISREG(st.st_mode)) {
     close(fd);
     return Status::InvalidArgument(fmt::format("{} is not a regular file", where));
+  }
+  if (st.st_uid != geteuid()) {
+    close(fd);
+    return Status::PermissionDenied(fmt::format("{} belongs to user {}, not to this user ({}); whoever owns it could change the token", where,
+                                                st.st_uid, geteuid()));
   }
   if ((st.st_mode & 077) != 0) {
     close(fd);
@@ -70,6 +86,12 @@ Status ReadTokenFile(const std::string& path, const std::string& flag, std::stri
   return Status::Ok();
 }
 
+}  // namespace
+
+Status ReadTokenFile(const std::string& path, const std::string& flag, std::string* token) { return ReadToken(path, flag, false, token); }
+
+Status ReadRunTokenFile(const std::string& path, std::string* token) { return ReadToken(path, kEnvTokenFile, true, token); }
+
 Status ResolveToken(const std::string& token_file, std::string* token) {
   const char* env = std::getenv(kEnvToken);
   const bool from_env = env != nullptr && *env != '\0';
@@ -100,7 +122,7 @@ Status OpenRunTokenFile(const std::string& token, std::string* path) {
     if (n <= 0) return fail("write");
     done += static_cast<size_t>(n);
   }
-  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) return fail("F_ADD_SEALS");
+  if (fcntl(fd, F_ADD_SEALS, kRunFileSeals) != 0) return fail("F_ADD_SEALS");
   // Deliberately never closed: the path is valid while this process lives.
   *path = fmt::format("/proc/{}/fd/{}", getpid(), fd);
   return Status::Ok();

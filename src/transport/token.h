@@ -16,12 +16,18 @@
 namespace prescient {
 
 inline constexpr char kEnvToken[] = "PRESCIENT_TOKEN";
+inline constexpr char kEnvTokenFile[] = "PRESCIENT_TOKEN_FILE";  // set by `prescient run` for its processes
 
-// Reads a token file: a regular file that only its owner can read or write
-// (mode 0600 or stricter, as ssh asks of keys), holding 1 to 256 bytes and
-// optionally one trailing newline, which is not part of the token. `flag`
-// names where the path came from, for messages.
+// Reads a token file: a regular file of this user that only this user can
+// read or write (mode 0600 or stricter, as ssh asks of keys), holding 1 to
+// 256 bytes and optionally one trailing newline, which is not part of the
+// token. `flag` names where the path came from, for messages.
 Status ReadTokenFile(const std::string& path, const std::string& flag, std::string* token);
+
+// Reads the file OpenRunTokenFile made, by the path it gave, checking that
+// it is that file still (sealed as it seals it): once the run has ended, its
+// process id and descriptor number may name something else.
+Status ReadRunTokenFile(const std::string& path, std::string* token);
 
 // The token a command was given: the file of `token_file_flag` if set (the
 // flag is named `--token-file`), else the PRESCIENT_TOKEN environment

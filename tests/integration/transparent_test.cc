@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -181,6 +182,14 @@ TEST(TransparentTest, MemnodeTokenReachesEveryDescendantButNeverTheirEnvironment
   Child on_command_line(PrescientRun({"--memnode", node.endpoint(), "--token", "run-secret"}, {"/bin/true"}));
   EXPECT_EQ(on_command_line.Wait(60s), 2);
   EXPECT_NE(on_command_line.Stderr().find("shown by `ps`"), std::string::npos) << on_command_line.Stderr();
+  // A command started after the run has ended (its token file is gone)
+  // still runs, as long as it never pages out.
+  const std::string late = dir.file("late");
+  Child run_exits(PrescientRun({"--memnode", node.endpoint(), "--token-file", token_file, "--quiet"},
+                               {"/bin/sh", "-c", "(sleep 1; /bin/true && echo ok >" + late + ") &"}));
+  ASSERT_EQ(run_exits.Wait(60s), 0) << run_exits.Stderr();
+  for (int i = 0; i < 100 && !std::ifstream(late).good(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(testing::ReadFile(late), "ok\n");
   Child without_memnode(PrescientRun({"--token-file", token_file}, {"/bin/true"}));
   EXPECT_EQ(without_memnode.Wait(60s), 2);
   EXPECT_NE(without_memnode.Stderr().find("--token-file is only used with --memnode"), std::string::npos) << without_memnode.Stderr();

@@ -102,7 +102,27 @@ TEST(RunTokenFile, IsPrivateSealedAndReadableByPathButNotInherited) {
   struct stat st {};
   ASSERT_EQ(fstat(fd, &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_TRUE(ReadRunTokenFile(path, &token).ok());
   close(fd);
+  // Once closed (the run has ended), the path is refused, whatever it names.
+  Status gone = ReadRunTokenFile(path, &token);
+  EXPECT_FALSE(gone.ok());
+  EXPECT_NE(gone.message().find("prescient run"), std::string::npos) << gone.message();
+  TempDir dir;
+  std::string plain = WriteFile(dir, "t", "not-the-run's\n", 0600);
+  Status other = ReadRunTokenFile(plain, &token);
+  EXPECT_EQ(other.code(), Status::Code::kPermissionDenied) << other.ToString();
+  EXPECT_NE(other.message().find("is not the token file"), std::string::npos) << other.message();
+}
+
+TEST(TokenFile, AFileOfAnotherUserIsRefused) {
+  TempDir dir;
+  std::string path = WriteFile(dir, "t", "s3cret", 0600);
+  ASSERT_EQ(chown(path.c_str(), geteuid() + 1, static_cast<gid_t>(-1)), 0) << "the tests run as root";
+  std::string token;
+  Status st = ReadTokenFile(path, "--token-file", &token);
+  EXPECT_EQ(st.code(), Status::Code::kPermissionDenied) << st.ToString();
+  EXPECT_NE(st.message().find("belongs to user"), std::string::npos) << st.message();
 }
 
 }  // namespace
