@@ -198,6 +198,8 @@ int LaunchManaged(const RunArgs& args, const std::string& verb) {
     s = OpenRunTokenFile(config.token, &config.token_file);
     if (!s.ok()) return Fail(1, s.message());
   }
+  LostWorkFile lost_work;
+  if (lost_work.Open()) config.lost_work_file = lost_work.path();
   std::vector<std::string> extra = RunConfigToEnv(config);
   // The program's leaks are not ours to report.
   if (sanitized && std::getenv("ASAN_OPTIONS") == nullptr) extra.push_back("ASAN_OPTIONS=detect_leaks=0");
@@ -206,7 +208,16 @@ int LaunchManaged(const RunArgs& args, const std::string& verb) {
   launch.path = program;
   launch.argv = args.command;
   launch.env = ChildEnvironment(preloads, extra);
-  return RunAndWait(launch, config.report_path);
+  const int status = RunAndWait(launch, config.report_path);
+  if (const uint64_t lost = lost_work.reports(); lost > 0) {
+    fmt::print(stderr,
+               "prescient {}: {} process{} the program forked (without exec) touched far memory and {} stopped, so {} work is lost; "
+               "a forked child cannot reach the region, so fork without exec is not supported{}\n",
+               verb, lost, lost == 1 ? "" : "es", lost == 1 ? "was" : "were", lost == 1 ? "its" : "their",
+               status == 0 ? fmt::format("; exiting {} though the program exited 0", kLostWorkExit) : "");
+    return status == 0 ? kLostWorkExit : status;
+  }
+  return status;
 }
 
 void AddRunFlags(CLI::App* cmd, RunArgs* args) {

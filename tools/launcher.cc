@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <link.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +118,22 @@ int RunForUserTime(const Launch& launch, uint64_t* user_cpu_ns) {
   }
   *user_cpu_ns = static_cast<uint64_t>(usage.ru_utime.tv_sec) * 1000000000ull + static_cast<uint64_t>(usage.ru_utime.tv_usec) * 1000ull;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+LostWorkFile::~LostWorkFile() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool LostWorkFile::Open() {
+  fd_ = memfd_create("prescient-lost-work", MFD_CLOEXEC);
+  if (fd_ < 0 || fchmod(fd_, 0600) != 0) return false;
+  path_ = fmt::format("/proc/{}/fd/{}", getpid(), fd_);
+  return true;
+}
+
+uint64_t LostWorkFile::reports() const {
+  struct stat st {};
+  return fd_ >= 0 && fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
 int RunAndWait(const Launch& launch, const std::string& report_path) {

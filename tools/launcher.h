@@ -21,6 +21,28 @@ struct Launch {
 // status, or 128 + signal (saying so on stderr) when a signal killed it.
 int RunAndWait(const Launch& launch, const std::string& report_path);
 
+// Where the processes of a run record work they lost: a forked child that
+// touches far memory is stopped (fork without exec is not supported) and
+// appends a byte here, and the run then fails even if the program ignored
+// its child's exit status. An anonymous file of this process, so that it
+// lives exactly as long as the run.
+class LostWorkFile {
+ public:
+  LostWorkFile() = default;
+  ~LostWorkFile();
+  LostWorkFile(const LostWorkFile&) = delete;
+  LostWorkFile& operator=(const LostWorkFile&) = delete;
+  // Creates it; path() is then what RunConfig::lost_work_file should say.
+  bool Open();
+  const std::string& path() const { return path_; }
+  // How many processes recorded lost work so far.
+  uint64_t reports() const;
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
 // Runs `launch` once with its output discarded and returns its exit status
 // (128 + signal if killed), storing the user CPU time of all its threads.
 int RunForUserTime(const Launch& launch, uint64_t* user_cpu_ns);

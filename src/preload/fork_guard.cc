@@ -1,5 +1,7 @@
 #include "preload/fork_guard.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -16,12 +18,23 @@ namespace {
 
 PageAllocator* g_guarded = nullptr;
 struct sigaction g_previous_segv;
+// Copied at start: the handler below may only make async-signal-safe calls.
+char g_lost_work_file[PATH_MAX] = "";
+
+void RecordLostWork() {
+  if (g_lost_work_file[0] == '\0') return;
+  int fd = open(g_lost_work_file, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)!write(fd, "F", 1);
+  close(fd);
+}
 
 void OnSegvInChild(int sig, siginfo_t* info, void* context) {
   if (InRegion(info->si_addr)) {
     SayRaw("prescient: a forked child touched far memory at ");
     SayHex(reinterpret_cast<uintptr_t>(info->si_addr));
     SayRaw("; fork without exec is not supported under prescient run\n");
+    RecordLostWork();
     _exit(1);
   }
   // Not ours: put back whoever handled SIGSEGV before, and let the fault
@@ -56,8 +69,9 @@ void AfterForkInChild() {
 
 }  // namespace
 
-void InstallForkGuard(PageAllocator* pages) {
+void InstallForkGuard(PageAllocator* pages, const std::string& lost_work_file) {
   g_guarded = pages;
+  if (lost_work_file.size() < sizeof(g_lost_work_file)) std::memcpy(g_lost_work_file, lost_work_file.c_str(), lost_work_file.size() + 1);
   // Best effort: without it the child still gets the fence above, but the
   // fork copies the region's page tables first.
   madvise(pages->base(), pages->size(), MADV_DONTFORK);

@@ -209,7 +209,7 @@ void Start() {
   if (run->recorder) StartTrace(*run);
   g_run = run.release();
 
-  InstallForkGuard(g_run->pages);
+  InstallForkGuard(g_run->pages, g_run->config.lost_work_file);
   // Registered now, before the program's static constructors register their
   // destructors, so it runs after them: the report sees the whole run.
   std::atexit(WriteReportAtExit);

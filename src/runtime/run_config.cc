@@ -98,6 +98,7 @@ Status RunConfigFromEnv(RunConfig* config) {
   }
   if (const char* v = Get(kEnvCommandLine)) c.command_line = v;
   if (const char* v = Get(kEnvNativeUserNs)) c.native_user_cpu_ns = std::strtoull(v, nullptr, 10);
+  if (const char* v = Get(kEnvLostWorkFile)) c.lost_work_file = v;
   *config = std::move(c);
   return Status::Ok();
 }
@@ -126,6 +127,7 @@ std::vector<std::string> RunConfigToEnv(const RunConfig& c) {
   if (c.root_pid > 0) put(kEnvRootPid, std::to_string(c.root_pid));
   put(kEnvSummary, c.summary ? "1" : "0");
   put(kEnvLogLevel, c.log_level);
+  if (!c.lost_work_file.empty()) put(kEnvLostWorkFile, c.lost_work_file);
   if (!c.trace_path.empty()) {
     put(kEnvTrace, c.trace_path);
     put(kEnvTraceKind, c.trace_kind);

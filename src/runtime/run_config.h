@@ -38,6 +38,7 @@ inline constexpr char kEnvTrace[] = "PRESCIENT_TRACE";                   // trac
 inline constexpr char kEnvTraceKind[] = "PRESCIENT_TRACE_KIND";          // access | faults
 inline constexpr char kEnvCommandLine[] = "PRESCIENT_COMMAND_LINE";      // the traced command, for the trace header
 inline constexpr char kEnvNativeUserNs[] = "PRESCIENT_NATIVE_USER_NS";   // user CPU ns of a native run, for the trace
+inline constexpr char kEnvLostWorkFile[] = "PRESCIENT_LOST_WORK_FILE";   // where a stopped forked child says so (tools/launcher.h)
 inline constexpr char kEnvModel[] = "PRESCIENT_MODEL";                   // farsight: the model file
 inline constexpr char kEnvLookahead[] = "PRESCIENT_LOOKAHEAD";           // farsight: model steps per fault
 inline constexpr char kEnvHybrid[] = "PRESCIENT_HYBRID";                 // farsight: 0 turns off the readahead beside the model
@@ -47,6 +48,9 @@ inline constexpr uint64_t kDefaultMinAllocBytes = 32 << 10;
 // The exit status of a program whose run could not start (far memory was
 // unreachable, say), as env(1) and timeout(1) use 125 for their own failures.
 inline constexpr int kRunStartupFailureExit = 125;
+// The exit status of a run whose program exited 0 though some of its work
+// was lost (RunConfig::lost_work_file), as a lost memory node ends a program.
+inline constexpr int kLostWorkExit = 70;
 
 struct RunConfig {
   // The local budget: local_bytes when non-zero, else local_fraction of the
@@ -79,6 +83,10 @@ struct RunConfig {
   std::string trace_kind = "access";  // what the trace holds (see prescient/trace.h)
   std::string command_line;           // recorded in the trace header
   uint64_t native_user_cpu_ns = 0;    // the traced command's user CPU time run natively (0: not measured)
+  // A file `prescient run` reads when the program ends: a forked child that
+  // touched far memory and was stopped appends a byte, so that the run
+  // fails even when the program ignores its child's exit status.
+  std::string lost_work_file;
 };
 
 // Reads the variables above. Errors name the variable and what is wrong.

@@ -224,6 +224,20 @@ TEST(TransparentTest, AForkedChildTouchingFarMemoryIsStoppedWithAMessage) {
   EXPECT_NE(c.Stdout().find("parent done"), std::string::npos) << "the parent must survive";
 }
 
+// Issue 18, item 5: a bash subshell lost its output and the run exited 0.
+// Until fork without exec is supported, the run at least fails loudly.
+TEST(TransparentTest, WorkLostInAForkedChildFailsTheRun) {
+  if (kSanitizedBuild) GTEST_SKIP() << "sanitized build: nothing is managed, so the child may touch it";
+  Child c(PrescientRun({"--local", "25%", "--quiet"},
+                       {"/bin/bash", "-c", "x=$(head -c 100000 /dev/zero | tr '\\0' a); ( echo \"sees ${#x}\" ); echo rc=$?"}));
+  EXPECT_EQ(c.Wait(60s), kLostWorkExit) << c.Stderr();
+  EXPECT_NE(c.Stderr().find("1 process the program forked (without exec) touched far memory and was stopped"), std::string::npos) << c.Stderr();
+  EXPECT_NE(c.Stderr().find("exiting 70 though the program exited 0"), std::string::npos) << c.Stderr();
+  // A program that forks and never touches far memory in the child is fine.
+  Child quiet(PrescientRun({"--quiet"}, {BuildPath("tests/fork_touch"), "no-touch"}));
+  EXPECT_EQ(quiet.Wait(60s), 0) << quiet.Stderr();
+}
+
 TEST(TransparentTest, ForkWithoutTouchingAndForkExecWork) {
   Child quiet(PrescientRun({"--quiet"}, {BuildPath("tests/fork_touch"), "no-touch"}));
   EXPECT_EQ(quiet.Wait(60s), 0) << quiet.Stderr();
