@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "usage_check.h"
 
 namespace prescient::cli {
 std::vector<std::string>& TrailingCommand() {
@@ -43,6 +44,10 @@ int main(int argc, char** argv) {
 #else
   prescient::cli::AddForwardedCommands(app);
 #endif
+  if (std::string unknown = prescient::cli::FindUnknownWord(app, argc, argv); !unknown.empty()) {
+    std::fprintf(stderr, "%s\n", unknown.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
