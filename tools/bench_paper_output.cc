@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "progress.h"
+#include "provenance.h"
 #include "subprocess.h"
 
 namespace prescient::cli {
@@ -31,57 +32,8 @@ const std::vector<PublishedPoint>& PublishedResults() {
 
 namespace {
 
-std::string ReadFirstLine(const std::string& path, const std::string& prefix) {
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(prefix, 0) == 0) {
-      const size_t colon = line.find(':');
-      return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  return "";
-}
-
-// This process's command line, as the user typed it (quoted where needed).
-std::string CommandLine() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), line;
-  size_t start = 0;
-  bool first = true;
-  for (size_t i = 0; i <= all.size(); ++i) {
-    if (i < all.size() && all[i] != '\0') continue;
-    if (i == start && i == all.size()) break;
-    std::string arg = all.substr(start, i - start);
-    if (first) arg = "prescient";  // the path of the binary says nothing useful
-    if (arg.find_first_of(" \t'\"$") != std::string::npos) arg = "'" + arg + "'";
-    line += (first ? "" : " ") + arg;
-    first = false;
-    start = i + 1;
-  }
-  return line;
-}
-
 nlohmann::json Provenance(const PaperRun& run) {
-  nlohmann::json p;
-  ChildResult r;
-  ChildOptions quiet;
-  quiet.timeout_s = 10;
-  std::string commit = "unknown";
-#ifdef PRESCIENT_SOURCE_DIR
-  if (RunChild({"git", "-C", PRESCIENT_SOURCE_DIR, "rev-parse", "HEAD"}, quiet, &r).ok() && r.exit_code == 0) {
-    commit = r.out.substr(0, r.out.find('\n'));
-    if (RunChild({"git", "-C", PRESCIENT_SOURCE_DIR, "status", "--porcelain", "--untracked-files=no"}, quiet, &r).ok() && r.exit_code == 0 && !r.out.empty())
-      commit += "-dirty";
-  }
-#endif
-  p["commit"] = commit;
-  p["command"] = CommandLine();
-  utsname u{};
-  uname(&u);
-  p["machine"] = {{"kernel", fmt::format("{} {} {}", u.sysname, u.release, u.machine)},
-                  {"hostname", u.nodename},
-                  {"cpus", sysconf(_SC_NPROCESSORS_ONLN)},
-                  {"cpu_model", ReadFirstLine("/proc/cpuinfo", "model name")},
-                  {"memory", ReadFirstLine("/proc/meminfo", "MemTotal")}};
+  nlohmann::json p = cli::Provenance();
   p["cost_model"] = run.cost_model;
   const PaperOptions& o = run.options;
   p["seeds"] = {{"workload_input", o.seed}, {"training", o.seed}, {"runtime_order", o.seed}};

@@ -10,16 +10,21 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "model_flags.h"
 #include "common/units.h"
 #include "launcher.h"
+#include "provenance.h"
 #include "run_args.h"
 #include "transport/token.h"
 #include "prescient/prefetcher.h"
@@ -119,7 +124,7 @@ Status BuildConfig(const RunArgs& a, RunConfig* c) {
     return Status::InvalidArgument(fmt::format("--reserve {} is below the minimum of 1 GiB; raise it", a.reserve));
   if (c->local_bytes > c->reserve_bytes)
     return Status::InvalidArgument(fmt::format("--local-bytes {} is larger than --reserve {}; lower it or raise --reserve", a.local_bytes, a.reserve));
-  if (!a.report.empty()) {
+  if (!a.report.empty() && a.report != "-") {  // "-": stdout, through a file of ours (LaunchManaged)
     std::string dir = a.report.find('/') == std::string::npos ? "." : a.report.substr(0, a.report.rfind('/'));
     if (dir.empty()) dir = "/";
     struct stat st;
@@ -154,6 +159,32 @@ Status FindPreloadLibrary(std::string* path) {
 }
 
 }  // namespace
+
+// Adds the schema's provenance to the report the program's runtime wrote,
+// and prints it instead when it goes to stdout. A run killed before its
+// report is left as it is (RunAndWait has said so).
+void FinishReport(const std::string& path, bool to_stdout, const std::string& verb) {
+  std::ifstream in(path);
+  nlohmann::json report = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  in.close();
+  if (report.is_object()) {
+    report["provenance"] = Provenance();
+    if (to_stdout) {
+      std::fflush(stdout);
+      fmt::print("{}\n", report.dump(2));
+    } else {
+      const std::string tmp = path + ".tmp";
+      std::ofstream out(tmp, std::ios::trunc);
+      out << report.dump(2) << "\n";
+      out.close();
+      if (!out || rename(tmp.c_str(), path.c_str()) != 0) {
+        fmt::print(stderr, "prescient {}: cannot add provenance to the report {}: {}\n", verb, path, std::strerror(errno));
+        unlink(tmp.c_str());
+      }
+    }
+  }
+  if (to_stdout) unlink(path.c_str());
+}
 
 int LaunchManaged(const RunArgs& args, const std::string& verb) {
   auto Fail = [&verb](int code, const std::string& message) {
@@ -198,6 +229,16 @@ int LaunchManaged(const RunArgs& args, const std::string& verb) {
     s = OpenRunTokenFile(config.token, &config.token_file);
     if (!s.ok()) return Fail(1, s.message());
   }
+  // The program's runtime writes the report; this process adds where it
+  // came from, and prints it when it is to go to stdout.
+  const bool report_to_stdout = args.report == "-";
+  if (report_to_stdout) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "prescient-report-XXXXXX").string();
+    int fd = mkstemp(tmpl.data());
+    if (fd < 0) return Fail(1, fmt::format("--report -: cannot create a file for the report in {}: {}", tmpl, std::strerror(errno)));
+    close(fd);
+    config.report_path = tmpl;
+  }
   LostWorkFile lost_work;
   if (lost_work.Open()) config.lost_work_file = lost_work.path();
   std::vector<std::string> extra = RunConfigToEnv(config);
@@ -209,6 +250,7 @@ int LaunchManaged(const RunArgs& args, const std::string& verb) {
   launch.argv = args.command;
   launch.env = ChildEnvironment(preloads, extra);
   const int status = RunAndWait(launch, config.report_path);
+  if (!config.report_path.empty()) FinishReport(config.report_path, report_to_stdout, verb);
   if (const uint64_t lost = lost_work.reports(); lost > 0) {
     fmt::print(stderr,
                "prescient {}: {} process{} the program forked (without exec) touched far memory and {} stopped, so {} work is lost; "

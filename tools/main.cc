@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"prescient: run programs with part of their memory on another node, with learned prefetching"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "prescient 0.1.0");
+  app.set_version_flag("--version", "prescient " PRESCIENT_VERSION);
   int exit_code = 0;
   prescient::cli::AddRunCommand(app, &exit_code);
   prescient::cli::AddMemnodeCommand(app, &exit_code);

@@ -24,6 +24,7 @@ double HeapUsage::ManagedFraction() const {
 nlohmann::json ReportToJson(const RunReport& r) {
   const RegionStats& s = r.region;
   nlohmann::json j;
+  j["schema"] = kRunReportSchema;
   // The fixed external interface (nlohmann::json orders keys by name).
   j["managed_bytes"] = r.heap.peak_managed_bytes;
   j["peak_footprint_bytes"] = r.heap.peak_total_bytes;

@@ -55,6 +55,8 @@ struct RunReport {
   nlohmann::json prefetcher = nlohmann::json::object();  // the policy's Prefetcher::stats()
 };
 
+// The report's JSON, under this schema (`prescient run` adds "provenance").
+inline constexpr char kRunReportSchema[] = "prescient-run-report/1";
 nlohmann::json ReportToJson(const RunReport& report);
 // A few human-readable lines, each starting "prescient: ".
 std::string FormatReportSummary(const RunReport& report);

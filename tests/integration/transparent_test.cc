@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -63,6 +64,29 @@ TEST(TransparentTest, EveryAllocationFunctionKeepsItsContract) {
           {"ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=0"});
   ASSERT_EQ(c.Wait(120s), 0) << c.Stdout() << c.Stderr();
   EXPECT_EQ(c.Stdout(), "all ok\n");
+}
+
+// Issue 19, item 5: `--report -` wrote a file named "-", and the report
+// said nothing of where it came from.
+TEST(TransparentTest, TheReportCarriesItsSchemaAndProvenanceAndCanGoToStdout) {
+  TempDir dir;
+  Child to_stdout(PrescientRun({"--quiet", "--report", "-"}, {"/bin/echo", "program output"}), {"TMPDIR=" + dir.path()});
+  ASSERT_EQ(to_stdout.Wait(60s), 0) << to_stdout.Stderr();
+  const std::string out = to_stdout.Stdout();
+  ASSERT_EQ(out.rfind("program output\n", 0), 0u) << out;
+  nlohmann::json r = nlohmann::json::parse(out.substr(std::string("program output\n").size()));
+  EXPECT_EQ(r["schema"], "prescient-run-report/1");
+  for (const char* key : {"version", "commit", "command", "time", "machine"}) EXPECT_TRUE(r["provenance"].contains(key)) << key;
+  EXPECT_NE(r["provenance"]["command"].get<std::string>().find("--report - -- /bin/echo 'program output'"), std::string::npos) << r["provenance"];
+  EXPECT_FALSE(std::ifstream("-").good());
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "the report's scratch file is left behind";
+
+  std::string report = dir.file("r.json");
+  Child to_file(PrescientRun({"--quiet", "--report", report}, {"/bin/true"}));
+  ASSERT_EQ(to_file.Wait(60s), 0) << to_file.Stderr();
+  nlohmann::json f = ReadReport(report);
+  EXPECT_EQ(f["schema"], "prescient-run-report/1");
+  EXPECT_TRUE(f["provenance"].contains("commit"));
 }
 
 TEST(TransparentTest, PropagatesTheCommandsExitStatus) {
