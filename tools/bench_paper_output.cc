@@ -190,7 +190,7 @@ std::string Markdown(const PaperRun& run) {
       }
     s += "\n";
   }
-  s += "## The 50 % row, beside the published numbers\n\nPublished values are FarSight's and Fastswap's own results (DESIGN.md A), on their "
+  s += "## The 50 % row, beside the published numbers\n\nPublished values are FarSight's and Fastswap's own results (docs/background.md, A), on their "
        "versions of the workloads and their hardware; they were **not measured here** and are given for reference only. The brief restates no "
        "Hermit numbers, so none are shown.\n\n| workload | mode | ";
   std::vector<std::string> all_policies;
