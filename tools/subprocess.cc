@@ -7,10 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -33,6 +35,49 @@ std::string TailOfFile(const std::string& path, size_t max_lines) {
   std::string tail;
   for (const std::string& l : lines) tail += l + "\n";
   return tail;
+}
+
+// Children run in process groups of their own, recorded here, so that a
+// SIGINT, SIGTERM or SIGHUP that stops this process stops them and whatever
+// they started, instead of leaving them writing into its output.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+constexpr size_t kMostLiveGroups = 256;
+std::atomic<pid_t> g_live_groups[kMostLiveGroups];
+
+void StopChildrenAndDie(int sig) {
+  for (std::atomic<pid_t>& group : g_live_groups) {
+    const pid_t g = group.load(std::memory_order_acquire);
+    if (g > 0) kill(-g, SIGTERM);
+  }
+  // Then what the signal would have done (the handler was installed with
+  // SA_RESETHAND, so the default action is back).
+  raise(sig);
+}
+
+void InstallStopHandlersOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : kStopSignals) {
+      struct sigaction current {};
+      sigaction(sig, nullptr, &current);
+      if (current.sa_handler == SIG_IGN) continue;  // nohup: stay immune
+      struct sigaction stop {};
+      stop.sa_handler = StopChildrenAndDie;
+      stop.sa_flags = SA_RESETHAND;
+      sigemptyset(&stop.sa_mask);
+      sigaction(sig, &stop, nullptr);
+    }
+  });
+}
+
+// Claims a slot for the group `pid` leads; -1 when all are taken (the child
+// then runs unrecorded, as before).
+int RecordGroup(pid_t pid) {
+  for (size_t i = 0; i < kMostLiveGroups; ++i) {
+    pid_t empty = 0;
+    if (g_live_groups[i].compare_exchange_strong(empty, pid, std::memory_order_acq_rel)) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 }  // namespace
@@ -81,11 +126,27 @@ Status RunChild(const std::vector<std::string>& argv, const ChildOptions& option
   for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
 
+  InstallStopHandlersOnce();
+  // The stop signals wait while the child starts and is recorded, so none
+  // can come between and leave it behind; the child gets the mask as it was.
+  sigset_t stop_signals, before;
+  sigemptyset(&stop_signals);
+  for (int sig : kStopSignals) sigaddset(&stop_signals, sig);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &before);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigmask(&attr, &before);
+
   const int64_t start = static_cast<int64_t>(NowNanos());
   pid_t pid = -1;
-  int rc = argv[0].find('/') == std::string::npos ? posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(), cenv.data())
-                                                   : posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(), cenv.data());
+  int rc = argv[0].find('/') == std::string::npos ? posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, cargv.data(), cenv.data())
+                                                   : posix_spawn(&pid, argv[0].c_str(), &actions, &attr, cargv.data(), cenv.data());
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  const int slot = rc == 0 ? RecordGroup(pid) : -1;
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   close(out_pipe[1]);
   if (rc != 0) {
     close(out_pipe[0]);
@@ -100,7 +161,7 @@ Status RunChild(const std::vector<std::string>& argv, const ChildOptions& option
     const int64_t left_ms = (deadline - static_cast<int64_t>(NowNanos())) / 1000000;
     if (left_ms <= 0) {
       result->timed_out = true;
-      kill(pid, SIGKILL);
+      kill(-pid, SIGKILL);  // its group: whatever it started too
       break;
     }
     pollfd p{out_pipe[0], POLLIN, 0};
@@ -121,10 +182,11 @@ Status RunChild(const std::vector<std::string>& argv, const ChildOptions& option
     if (w < 0 && errno != EINTR) break;
     if (static_cast<int64_t>(NowNanos()) > deadline && !result->timed_out) {
       result->timed_out = true;
-      kill(pid, SIGKILL);
+      kill(-pid, SIGKILL);  // its group: whatever it started too
     }
     usleep(2000);
   }
+  if (slot >= 0) g_live_groups[slot].store(0, std::memory_order_release);
   result->wall_s = static_cast<double>(static_cast<int64_t>(NowNanos()) - start) / 1e9;
   result->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   result->err_tail = TailOfFile(err_path, 8);

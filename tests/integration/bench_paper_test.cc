@@ -1,11 +1,18 @@
 // The smoke version of `prescient bench paper`: a miniature workload (tests/programs/paper_mini.cc), one size, one
 // repetition, both modes. Every cell of the matrix must be present and
 // finite, and every output written.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -82,6 +89,48 @@ TEST(BenchPaper, SmokeRunWritesEveryCellAndOutput) {
   EXPECT_EQ(j["provenance"]["workloads"][0]["capture"], "8%");
   for (const char* png : {"perf-sim.png", "perf-runtime.png", "accuracy-coverage-sim.png", "accuracy-coverage-runtime.png"})
     EXPECT_GT(std::filesystem::file_size(out + "/plots/" + png), 1000u) << png;
+}
+
+// The process groups of the processes whose parent is `pid`.
+std::set<pid_t> ChildGroups(pid_t pid) {
+  std::set<pid_t> groups;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid pgrp ...: comm may hold spaces, so read after ')'.
+    std::istringstream rest(line.substr(line.rfind(')') + 1));
+    std::string state;
+    pid_t ppid = 0, pgrp = 0;
+    if (rest >> state >> ppid >> pgrp && ppid == pid) groups.insert(pgrp);
+  }
+  return groups;
+}
+
+// Issue 19, item 6: a SIGTERM stopped bench paper but left its children
+// running, still writing into --out.
+TEST(BenchPaper, SigtermStopsEveryChildToo) {
+  if (kSanitizedBuild) GTEST_SKIP() << "trace capture needs an unsanitized build";
+  TempDir dir;
+  Child bench({BuildPath("prescient"), "bench", "paper", "--quick", "--mode", "both", "--workloads", "paper_mini", "--workload-dir", BuildPath("tests"),
+               "--local", "50", "--train", "--max-steps", "60", "--out", dir.file("paper")});
+  std::set<pid_t> groups;
+  for (int i = 0; i < 600 && groups.empty() && bench.Running(); ++i) {
+    groups = ChildGroups(bench.pid());
+    groups.erase(getpgrp());
+    if (groups.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(groups.empty()) << "bench paper started no child in its own process group: " << bench.Stderr();
+  bench.Kill(SIGTERM);
+  EXPECT_EQ(bench.Wait(std::chrono::seconds(30)), 128 + SIGTERM) << bench.Stderr();
+  for (pid_t group : groups) {
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      gone = kill(-group, 0) != 0 && errno == ESRCH;
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(gone) << "process group " << group << " outlived bench paper";
+  }
 }
 
 TEST(BenchPaper, RefusesAnUnknownModeAndOracleInTheRuntime) {
