@@ -2,10 +2,12 @@
 // word that was wrong (issue 19, item 4: CLI11 reported a missing required
 // flag, or a missing subcommand, before an unknown word).
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "testutil/testutil.h"
 
@@ -46,6 +48,41 @@ TEST(CliUsage, AProgramsOwnFlagsAreNotChecked) {
   EXPECT_EQ(run.Stdout(), "--bogus\n");
   Child flag_value({BuildPath("prescient"), "run", "--local", "50%", "--prefetch", "none", "--", "/bin/true"});
   EXPECT_EQ(flag_value.Wait(60s), 0) << flag_value.Stderr();
+}
+
+// Issue 19, item 3: rows were named by policy alone, `compare a.json {}`
+// printed a row of zeros and exited 0, and sim output was refused.
+TEST(CliUsage, CompareLabelsRunsTakesSimOutputAndRefusesWhatIsNeither) {
+  testing::TempDir dir;
+  const std::string a = dir.file("quarter.json"), b = dir.file("full.json"), sim = dir.file("sim.json"), empty = dir.file("empty.json");
+  for (const auto& [report, local] : {std::pair{a, "25%"}, std::pair{b, "100%"}}) {
+    Child run({BuildPath("prescient"), "run", "--quiet", "--local", local, "--report", report, "--", "/bin/true"});
+    ASSERT_EQ(run.Wait(60s), 0) << run.Stderr();
+  }
+  std::ofstream(sim) << R"([{"policy": "readahead", "local_pct": 50, "normalized_perf": 0.5, "demand_faults": 10, "accuracy": 0.9, "coverage": 0.4}])";
+  std::ofstream(empty) << "{}";
+
+  Child compare({BuildPath("prescient"), "compare", a, b, sim, "--json", dir.file("out.json")});
+  ASSERT_EQ(compare.Wait(60s), 0) << compare.Stderr();
+  const std::string table = compare.Stdout();
+  EXPECT_NE(table.find("| quarter | none | 25% |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| full | none | 100% |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| sim | \"readahead\" | 50 | 0.500 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("speed vs first: the first run's wall time divided by this run's"), std::string::npos) << table;
+  nlohmann::json out = nlohmann::json::parse(testing::ReadFile(dir.file("out.json")));
+  EXPECT_EQ(out["schema"], "prescient-compare/1");
+  EXPECT_EQ(out["runs"].size(), 2u);
+  EXPECT_EQ(out["sims"].size(), 1u);
+  EXPECT_TRUE(out["provenance"].contains("commit"));
+
+  Child labelled({BuildPath("prescient"), "compare", a, b, "--label", "small,big"});
+  ASSERT_EQ(labelled.Wait(60s), 0) << labelled.Stderr();
+  EXPECT_NE(labelled.Stdout().find("| small | none | 25% |"), std::string::npos) << labelled.Stdout();
+
+  Child refused({BuildPath("prescient"), "compare", a, empty});
+  EXPECT_EQ(refused.Wait(60s), 2);
+  EXPECT_NE(refused.Stderr().find(empty + " is not a run report"), std::string::npos) << refused.Stderr();
+  EXPECT_EQ(refused.Stdout(), "");
 }
 
 }  // namespace
