@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -154,6 +155,7 @@ int Micro(const std::string& out, const std::string& filter) {
       fmt::print(stderr, "prescient bench micro: no {} (build the bench/ targets)\n", exe.string());
       return 2;
     }
+    fs::remove(json);  // a stale file must not stand for this run
     std::vector<std::string> argv{exe.string(), "--benchmark_out=" + json.string(), "--benchmark_out_format=json"};
     if (!filter.empty()) argv.push_back("--benchmark_filter=" + filter);
     ChildOptions options;
@@ -169,6 +171,9 @@ int Micro(const std::string& out, const std::string& filter) {
       ++failures;
       continue;
     }
+    // With a filter that matches none of its benchmarks, a binary writes no
+    // results (Google Benchmark leaves the file empty).
+    if (!filter.empty() && (!fs::exists(json) || fs::file_size(json) == 0)) continue;
     try {
       const nlohmann::json j = nlohmann::json::parse(std::ifstream(json));
       for (const auto& bench : j.at("benchmarks")) times[b + " " + bench.at("name").get<std::string>()] = ToNanos(bench);
@@ -178,6 +183,11 @@ int Micro(const std::string& out, const std::string& filter) {
     }
   }
   progress.Finish();
+  if (!filter.empty() && times.empty() && failures == 0) {
+    fmt::print(stderr, "prescient bench micro: --filter {} matches no benchmark of {}; run a binary with --benchmark_list_tests to see the names\n",
+               filter, fmt::join(binaries, ", "));
+    return 2;
+  }
   fmt::print("| goal | measured | limit | met |\n|---|---:|---:|---|\n");
   nlohmann::json summary = nlohmann::json::array();
   for (const MicroGoal& g : MicroGoals()) {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "testutil/program_run.h"
 #include "testutil/testutil.h"
 
 namespace prescient {
@@ -48,6 +49,16 @@ TEST(CliUsage, AProgramsOwnFlagsAreNotChecked) {
   EXPECT_EQ(run.Stdout(), "--bogus\n");
   Child flag_value({BuildPath("prescient"), "run", "--local", "50%", "--prefetch", "none", "--", "/bin/true"});
   EXPECT_EQ(flag_value.Wait(60s), 0) << flag_value.Stderr();
+}
+
+// Issue 19, item 4: a filter that matched nothing printed raw JSON parse errors.
+TEST(CliUsage, BenchMicroSaysWhenItsFilterMatchesNothing) {
+  if (testing::kSanitizedBuild) GTEST_SKIP() << "the sanitized build has no bench/ binaries";
+  testing::TempDir dir;
+  Child micro({BuildPath("prescient"), "bench", "micro", "--filter", "NoSuchBenchmarkAnywhere", "--out", dir.path()});
+  EXPECT_EQ(micro.Wait(300s), 2) << micro.Stderr();
+  EXPECT_NE(micro.Stderr().find("--filter NoSuchBenchmarkAnywhere matches no benchmark"), std::string::npos) << micro.Stderr();
+  EXPECT_EQ(micro.Stderr().find("parse"), std::string::npos) << micro.Stderr();
 }
 
 // Issue 19, item 3: rows were named by policy alone, `compare a.json {}`
