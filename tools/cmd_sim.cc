@@ -52,7 +52,9 @@ int Simulate(const SimArgs& a) {
     fmt::print(stderr, "prescient sim: {}\n", st.message());
     return 1;
   }
-  fmt::print(stderr, "prescient sim: {} accesses over {} pages by {} threads from {}\n", stream.records.size(), stream.pages(), stream.threads, a.trace);
+  // Discards are records too, but not accesses (SimResult::accesses).
+  fmt::print(stderr, "prescient sim: {} accesses and {} discards over {} pages by {} threads from {}\n", stream.records.size() - stream.discards.size(),
+             stream.discards.size(), stream.pages(), stream.threads, a.trace);
   if (stream.compute_scale < 1.0)
     fmt::print(stderr, "prescient sim: compute between faults scaled by {:.3f} to the program's user CPU time ({:.2f} s stamped, {:.2f} s user)\n",
                stream.compute_scale, stream.stamped_compute_ns / 1e9, stream.program_user_cpu_ns / 1e9);

@@ -2,6 +2,7 @@
 // and local memory, its demand-fault count under `none` is within 5 % of the
 // count the runtime measures. Also checks the CLI contracts of `prescient
 // trace` and `prescient sim`.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -52,6 +53,8 @@ TEST(SimFidelity, NoneFaultCountsMatchTheRuntimeWithinFivePercent) {
     for (const char* key : {"policy", "local_pct", "normalized_perf", "demand_faults", "accuracy", "coverage", "bytes_moved"})
       EXPECT_TRUE(r.contains(key)) << key;
     EXPECT_TRUE(std::isfinite(r["normalized_perf"].get<double>()));
+    // Issue 19, item 5: the header counted discard records as accesses.
+    EXPECT_NE(sim.Stderr().find(fmt::format("prescient sim: {} accesses and ", r["accesses"].get<uint64_t>())), std::string::npos) << sim.Stderr();
   }
 
   for (int pct : {30, 50, 80}) {
