@@ -46,6 +46,8 @@ std::string NotSimOutput(const nlohmann::json& j) {
   return "";
 }
 
+std::string Text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
 std::string LocalOf(const nlohmann::json& report) {
   if (report.contains("local_bytes")) return FormatBytes(static_cast<uint64_t>(Number(report, "local_bytes")));
   if (report.contains("local_fraction")) return fmt::format("{:g}%", Number(report, "local_fraction") * 100);
@@ -100,13 +102,15 @@ int Compare(const std::vector<std::string>& files, const std::vector<std::string
     }
     const double wall = Number(j, "wall_s");
     const nlohmann::json lat = j["fault_latency_us"].is_object() ? j["fault_latency_us"] : nlohmann::json::object();
-    runs.push_back({{"label", in.label}, {"file", in.path}, {"policy", j.value("prefetch", "?")}, {"local", LocalOf(j)}, {"wall_s", wall},
+    runs.push_back({{"label", in.label}, {"file", in.path}, {"policy", j.contains("prefetch") ? Text(j["prefetch"]) : "?"}, {"local", LocalOf(j)}, {"wall_s", wall},
                     {"speed_vs_first", wall > 0 ? first_wall / wall : 0.0}, {"demand_faults", Number(j, "demand_faults")},
                     {"pages_fetched", Number(j, "pages_fetched")}, {"prefetch_issued", Number(j, "prefetch_issued")},
                     {"prefetch_used", Number(j, "prefetch_used")}, {"pages_written_back", Number(j, "pages_written_back")},
                     {"fault_p50_us", Number(lat, "p50")}, {"fault_p99_us", Number(lat, "p99")}});
   }
-  if (!runs.empty()) {
+  // With the JSON on stdout, the tables would make it unreadable.
+  const bool tables = json_out != "-";
+  if (tables && !runs.empty()) {
     fmt::print("| run | policy | local | wall s | speed vs first | demand faults | pages fetched | prefetch issued | prefetch used | written back | fault p50 us | fault p99 us |\n");
     fmt::print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const nlohmann::json& r : runs)
@@ -117,11 +121,11 @@ int Compare(const std::vector<std::string>& files, const std::vector<std::string
                  r["fault_p99_us"].get<double>());
     fmt::print("\nspeed vs first: the first run's wall time divided by this run's (above 1: faster than the first).\n");
   }
-  if (!sims.empty()) {
+  if (tables && !sims.empty()) {
     fmt::print("{}| simulated | policy | local % | normalized perf | demand faults | accuracy | coverage |\n", runs.empty() ? "" : "\n");
     fmt::print("|---|---|---:|---:|---:|---:|---:|\n");
     for (const nlohmann::json& r : sims)
-      fmt::print("| {} | {} | {} | {:.3f} | {} | {:.3f} | {:.3f} |\n", r["label"].get<std::string>(), r["policy"].dump(), r["local_pct"].dump(),
+      fmt::print("| {} | {} | {} | {:.3f} | {} | {:.3f} | {:.3f} |\n", r["label"].get<std::string>(), Text(r["policy"]), r["local_pct"].dump(),
                  r["normalized_perf"].is_number() ? r["normalized_perf"].get<double>() : 0.0, r["demand_faults"].dump(),
                  r["accuracy"].get<double>(), r["coverage"].get<double>());
   }
@@ -149,7 +153,7 @@ void AddCompareCommand(CLI::App& app, int* exit_code) {
   auto labels = std::make_shared<std::vector<std::string>>();
   auto json_out = std::make_shared<std::string>();
   cmd->add_option("reports", *files, "run reports and sim JSON files")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--label", *labels, "One label per file, in order (default: each file's name)")->delimiter(',');
+  cmd->add_option("--label", *labels, "One label per file, comma-separated, in order (default: each file's name)")->delimiter(',')->allow_extra_args(false);
   cmd->add_option("--json", *json_out, "Also write the comparison as JSON to FILE, or - for stdout");
   cmd->callback([files, labels, json_out, exit_code] { *exit_code = Compare(*files, *labels, *json_out); });
 }

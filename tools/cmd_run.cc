@@ -239,6 +239,8 @@ int LaunchManaged(const RunArgs& args, const std::string& verb) {
     close(fd);
     config.report_path = tmpl;
   }
+  // A report left by an earlier run must not pass for this one's.
+  if (!report_to_stdout && !config.report_path.empty()) unlink(config.report_path.c_str());
   LostWorkFile lost_work;
   if (lost_work.Open()) config.lost_work_file = lost_work.path();
   std::vector<std::string> extra = RunConfigToEnv(config);

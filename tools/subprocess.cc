@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <time.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,11 +45,39 @@ constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 constexpr size_t kMostLiveGroups = 256;
 std::atomic<pid_t> g_live_groups[kMostLiveGroups];
 
-void StopChildrenAndDie(int sig) {
+// Spawns between their start and their record: the handler waits them out,
+// since the signal may run on any thread, not the one spawning.
+std::atomic<int> g_spawns_in_flight{0};
+std::atomic<bool> g_stopping{false};
+
+void SleepMs(long ms) {
+  timespec t{0, ms * 1000000};
+  nanosleep(&t, nullptr);
+}
+
+void SignalGroups(int sig) {
   for (std::atomic<pid_t>& group : g_live_groups) {
     const pid_t g = group.load(std::memory_order_acquire);
-    if (g > 0) kill(-g, SIGTERM);
+    if (g > 0) kill(-g, sig);
   }
+}
+
+void StopChildrenAndDie(int sig) {
+  g_stopping.store(true);
+  for (int i = 0; i < 1000 && g_spawns_in_flight.load() > 0; ++i) SleepMs(1);
+  SignalGroups(SIGTERM);
+  // A second to end cleanly (prescient run passes SIGTERM on to its
+  // program), then whatever is left is killed.
+  for (int i = 0; i < 100; ++i) {
+    bool any = false;
+    for (std::atomic<pid_t>& group : g_live_groups) {
+      const pid_t g = group.load(std::memory_order_acquire);
+      any = any || (g > 0 && kill(-g, 0) == 0);
+    }
+    if (!any) break;
+    SleepMs(10);
+  }
+  SignalGroups(SIGKILL);
   // Then what the signal would have done (the handler was installed with
   // SA_RESETHAND, so the default action is back).
   raise(sig);
@@ -133,6 +162,16 @@ Status RunChild(const std::vector<std::string>& argv, const ChildOptions& option
   sigemptyset(&stop_signals);
   for (int sig : kStopSignals) sigaddset(&stop_signals, sig);
   pthread_sigmask(SIG_BLOCK, &stop_signals, &before);
+  g_spawns_in_flight.fetch_add(1);
+  if (g_stopping.load()) {
+    g_spawns_in_flight.fetch_sub(1);
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    if (temporary_err) unlink(err_path.c_str());
+    return Status::Unavailable(fmt::format("not starting {}: this process is stopping", argv[0]));
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
@@ -146,6 +185,7 @@ Status RunChild(const std::vector<std::string>& argv, const ChildOptions& option
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   const int slot = rc == 0 ? RecordGroup(pid) : -1;
+  g_spawns_in_flight.fetch_sub(1);
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
   close(out_pipe[1]);
   if (rc != 0) {

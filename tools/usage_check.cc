@@ -70,11 +70,11 @@ std::string FindUnknownWord(const CLI::App& app, int argc, char** argv) {
                            CommandPath(cmd));
       }
       if (opt->get_items_expected_max() == 0 || name.size() != word.size()) continue;
-      // Its values: one, or for a list every word up to the next flag.
-      const bool list = opt->get_items_expected_max() > 1;
-      while (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] != '\0')) {
-        ++i;
-        if (!list) break;
+      // Its values: the next word whatever it looks like ("--seed -1"), and
+      // for a list every further word up to the next flag.
+      if (opt->get_items_expected_min() > 0 && i + 1 < argc) ++i;
+      if (opt->get_items_expected_max() > 1) {
+        while (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] != '\0')) ++i;
       }
       continue;
     }

@@ -87,6 +87,11 @@ TEST(TransparentTest, TheReportCarriesItsSchemaAndProvenanceAndCanGoToStdout) {
   nlohmann::json f = ReadReport(report);
   EXPECT_EQ(f["schema"], "prescient-run-report/1");
   EXPECT_TRUE(f["provenance"].contains("commit"));
+  // A run that writes no report (killed) leaves none, not the last run's
+  // re-stamped as its own.
+  Child killed(PrescientRun({"--quiet", "--report", report}, {"/bin/sh", "-c", "kill -9 $$"}));
+  EXPECT_EQ(killed.Wait(60s), 128 + 9) << killed.Stderr();
+  EXPECT_FALSE(std::filesystem::exists(report));
 }
 
 TEST(TransparentTest, PropagatesTheCommandsExitStatus) {
