@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -19,16 +20,29 @@ std::string FormatDuration(double seconds) {
   return fmt::format("{}s", s);
 }
 
+namespace {
+
+// How often a line is printed without a terminal.
+std::chrono::milliseconds LogInterval() {
+  const char* env = std::getenv("PRESCIENT_PROGRESS_SECONDS");
+  const double s = env != nullptr ? std::atof(env) : 30.0;
+  return std::chrono::milliseconds(static_cast<int64_t>(std::max(s, 0.1) * 1000));
+}
+
+}  // namespace
+
 Progress::Progress(std::string title, double total_weight)
     : title_(std::move(title)), tty_(isatty(STDERR_FILENO) == 1), start_ns_(NowNanos()), total_(total_weight) {
-  if (tty_) {
-    ticker_ = std::jthread([this](std::stop_token stop) {
-      while (!stop.stop_requested()) {
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-        Tick();
-      }
-    });
-  }
+  const auto interval = tty_ ? std::chrono::milliseconds(1000) : LogInterval();
+  ticker_ = std::jthread([this, interval](std::stop_token stop) {
+    std::unique_lock lock(mu_);
+    while (!wake_.wait_for(lock, stop, interval, [] { return false; })) {
+      if (stop.stop_requested() || finished_) return;
+      lock.unlock();
+      Tick();
+      lock.lock();
+    }
+  });
 }
 
 Progress::~Progress() { Finish(); }
@@ -54,8 +68,8 @@ std::string Progress::Line() {
 
 void Progress::Tick() {
   std::lock_guard lock(mu_);
-  if (finished_ || !tty_) return;
-  fmt::print(stderr, "\r\033[K{}", Line());
+  if (finished_) return;
+  fmt::print(stderr, "{}{}{}", tty_ ? "\r\033[K" : "", Line(), tty_ ? "" : "\n");
   std::fflush(stderr);
 }
 
@@ -88,6 +102,7 @@ void Progress::Finish() {
     if (finished_) return;
     finished_ = true;
   }
+  ticker_.request_stop();  // wakes its wait
   ticker_ = std::jthread();  // joins
   fmt::print(stderr, "{}{} done: {} steps in {}\n", tty_ ? "\r\033[K" : "", title_, cells_done_,
              FormatDuration(static_cast<double>(NowNanos() - start_ns_) / 1e9));

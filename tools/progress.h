@@ -2,9 +2,11 @@
 // flight and an estimate of the time left. Work is measured in weights
 // (expected seconds), so one slow cell does not make the bar lie. On a
 // terminal it redraws one line every second; otherwise it prints a line per
-// cell, which reads well in a CI log.
+// cell, and one more every 30 s (PRESCIENT_PROGRESS_SECONDS) while a long
+// cell runs, which reads well in a CI log.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -35,6 +37,7 @@ class Progress {
   const bool tty_;
   const uint64_t start_ns_;
   std::mutex mu_;
+  std::condition_variable_any wake_;  // ends the ticker's wait at Finish
   struct InFlight {
     std::string cell;
     double weight;

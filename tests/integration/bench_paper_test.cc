@@ -133,6 +133,31 @@ TEST(BenchPaper, SigtermStopsEveryChildToo) {
   }
 }
 
+// Issue 19, item 6: without a terminal, progress was printed only when a
+// step began, so a long capture showed nothing for minutes.
+TEST(BenchPaper, WithoutATerminalAProgressLineComesPeriodically) {
+  TempDir dir;
+  Child bench({BuildPath("prescient"), "bench", "paper", "--quick", "--mode", "both", "--workloads", "paper_mini", "--workload-dir", BuildPath("tests"),
+               "--local", "50", "--train", "--max-steps", "60", "--out", dir.file("paper")},
+              {"PRESCIENT_PROGRESS_SECONDS=0.5"});
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  bench.Kill(SIGTERM);
+  bench.Wait(std::chrono::seconds(30));
+  // A step's start prints a line too, but with one more step in flight; a
+  // periodic line repeats the state of the line before it.
+  size_t repeats = 0;
+  std::string previous;
+  std::istringstream err(bench.Stderr());
+  for (std::string line; std::getline(err, line);) {
+    const size_t done = line.find(" done, "), bar = line.find(" | ");
+    if (done == std::string::npos || line.find(" elapsed, ") == std::string::npos) continue;
+    const std::string state = line.substr(line.rfind(' ', done - 1), done - line.rfind(' ', done - 1)) + (bar == std::string::npos ? "" : line.substr(bar));
+    repeats += state == previous ? 1 : 0;
+    previous = state;
+  }
+  EXPECT_GE(repeats, 3u) << bench.Stderr();
+}
+
 TEST(BenchPaper, RefusesAnUnknownModeAndOracleInTheRuntime) {
   Outcome bad_mode = RunToEnd({BuildPath("prescient"), "bench", "paper", "--mode", "fast"}, std::chrono::seconds(60));
   EXPECT_EQ(bad_mode.status, 2);
