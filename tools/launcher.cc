@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <link.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "common/file_io.h"
 #include "runtime/run_config.h"
 
 extern char** environ;
@@ -124,12 +124,7 @@ LostWorkFile::~LostWorkFile() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool LostWorkFile::Open() {
-  fd_ = memfd_create("prescient-lost-work", MFD_CLOEXEC);
-  if (fd_ < 0 || fchmod(fd_, 0600) != 0) return false;
-  path_ = fmt::format("/proc/{}/fd/{}", getpid(), fd_);
-  return true;
-}
+bool LostWorkFile::Open() { return CreateProcessFile("prescient-lost-work", &fd_, &path_).ok(); }
 
 uint64_t LostWorkFile::reports() const {
   struct stat st {};

@@ -1,5 +1,7 @@
 #include "common/file_io.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,6 +64,19 @@ Status ReadAllAt(int fd, void* dst, size_t len, uint64_t offset, const std::stri
     len -= static_cast<size_t>(n);
     offset += static_cast<uint64_t>(n);
   }
+  return Status::Ok();
+}
+
+Status CreateProcessFile(const char* name, int* fd, std::string* path) {
+  const int f = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (f < 0) return Status::FromErrno(fmt::format("cannot create {} (memfd_create)", name), errno);
+  if (fchmod(f, 0600) != 0) {
+    const int err = errno;
+    close(f);
+    return Status::FromErrno(fmt::format("cannot make {} private (fchmod)", name), err);
+  }
+  *fd = f;
+  *path = fmt::format("/proc/{}/fd/{}", getpid(), f);
   return Status::Ok();
 }
 

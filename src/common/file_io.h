@@ -29,6 +29,12 @@ T GetAt(const uint8_t* p, size_t off) {
   return v;
 }
 
+// Creates an anonymous file of this process (memfd, close-on-exec, mode
+// 0600, sealable) and names it by a path any process of this user can open
+// while this process lives: /proc/PID/fd/N. `prescient run` shares files
+// with the processes of a run this way: nothing on disk, nothing left behind.
+Status CreateProcessFile(const char* name, int* fd, std::string* path);
+
 // Writes all `len` bytes, retrying short writes and EINTR. `what` names the
 // file in the error ("trace /tmp/x.trace").
 Status WriteAll(int fd, const void* data, size_t len, const std::string& what);

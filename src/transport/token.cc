@@ -1,7 +1,6 @@
 #include "transport/token.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "common/file_io.h"
 #include "transport/protocol.h"
 
 namespace prescient {
@@ -108,24 +108,13 @@ Status ResolveToken(const std::string& token_file, std::string* token) {
 }
 
 Status OpenRunTokenFile(const std::string& token, std::string* path) {
-  int fd = memfd_create("prescient-token", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return Status::FromErrno("cannot create the run's token file (memfd_create)", errno);
-  auto fail = [fd](const char* what) {
-    int err = errno;
-    close(fd);
-    return Status::FromErrno(fmt::format("cannot prepare the run's token file ({})", what), err);
-  };
-  if (fchmod(fd, 0600) != 0) return fail("fchmod");
-  for (size_t done = 0; done < token.size();) {
-    ssize_t n = write(fd, token.data() + done, token.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write");
-    done += static_cast<size_t>(n);
-  }
-  if (fcntl(fd, F_ADD_SEALS, kRunFileSeals) != 0) return fail("F_ADD_SEALS");
-  // Deliberately never closed: the path is valid while this process lives.
-  *path = fmt::format("/proc/{}/fd/{}", getpid(), fd);
-  return Status::Ok();
+  int fd = -1;
+  PRESCIENT_RETURN_IF_ERROR(CreateProcessFile("prescient-token", &fd, path));
+  Status st = WriteAll(fd, token.data(), token.size(), "the run's token file");
+  if (st.ok() && fcntl(fd, F_ADD_SEALS, kRunFileSeals) != 0) st = Status::FromErrno("cannot seal the run's token file", errno);
+  if (!st.ok()) close(fd);
+  // Otherwise deliberately never closed: the path is valid while this process lives.
+  return st;
 }
 
 }  // namespace prescient

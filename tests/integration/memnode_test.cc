@@ -434,16 +434,6 @@ TEST(Memnode, CapacityLimitGivesAClearError) {
   ASSERT_TRUE(WriteRange(*backend, 200, 100, &data).ok());
 }
 
-// The node's resident memory and page tables, in bytes.
-uint64_t NodeMemoryBytes(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  uint64_t kib = 0;
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("VmRSS:") || line.starts_with("VmPTE:")) kib += std::stoull(line.substr(6));
-  }
-  return kib << 10;
-}
-
 // Issue 18, item 4: one page in every 2 MiB grew the node by three times
 // what --capacity allowed before it said "full".
 TEST(Memnode, CapacityCountsWhatScatteredWritesReallyHold) {
@@ -451,13 +441,13 @@ TEST(Memnode, CapacityCountsWhatScatteredWritesReallyHold) {
   Memnode node({"--capacity", "32M"});
   auto backend = Connect(node.endpoint());
   ASSERT_NE(backend, nullptr);
-  const uint64_t before = NodeMemoryBytes(node.process().pid());
+  const uint64_t before = testing::ResidentAndPageTableBytes(node.process().pid());
   Bytes data;
   uint64_t stored = 0;
   Status st;
   while ((st = WriteRange(*backend, stored * 512, 1, &data)).ok()) ++stored;
   EXPECT_EQ(st.code(), Status::Code::kResourceExhausted) << st.ToString();
-  const uint64_t grown = NodeMemoryBytes(node.process().pid()) - before;
+  const uint64_t grown = testing::ResidentAndPageTableBytes(node.process().pid()) - before;
   EXPECT_LT(stored, kCapacity / kPageSize / 2);
   EXPECT_GT(stored, kCapacity / kPageSize / 4);
   // A sanitized node's shadow memory grows a page for each scattered page too.

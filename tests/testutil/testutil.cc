@@ -106,4 +106,13 @@ Memnode::Memnode(const std::vector<std::string>& extra_args, const std::vector<s
   throw std::runtime_error("memnode did not start: " + child_->Stderr());
 }
 
+uint64_t ResidentAndPageTableBytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  uint64_t kib = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmRSS:") || line.starts_with("VmPTE:")) kib += std::stoull(line.substr(6));
+  }
+  return kib << 10;
+}
+
 }  // namespace prescient::testing

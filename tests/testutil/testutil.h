@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,5 +69,9 @@ class Memnode {
 };
 
 std::string ReadFile(const std::string& path);
+
+// What process `pid` holds in memory: its resident set and its page tables
+// (VmRSS + VmPTE), in bytes.
+uint64_t ResidentAndPageTableBytes(pid_t pid);
 
 }  // namespace prescient::testing

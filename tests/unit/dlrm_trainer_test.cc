@@ -189,7 +189,9 @@ TEST(DlrmTrainer, RelaxedResumeRestoresABoundedGapAndTheSameAuc) {
   ExpectEveryBatchOnce(log, o.batches);
   // The catch-up replays the gap with its journaled gradients, so the run
   // ends exactly where the uninterrupted one does.
-  if (resumed.recovered_gap > 0) EXPECT_TRUE(resumed.catch_up_exact);
+  if (resumed.recovered_gap > 0) {
+    EXPECT_TRUE(resumed.catch_up_exact);
+  }
   EXPECT_EQ(split.dense, whole.dense);
   EXPECT_TRUE(SameRows(*split.store, *whole.store));
   EXPECT_EQ(split.report.eval.auc, whole.report.eval.auc);

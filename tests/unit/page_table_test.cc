@@ -1,25 +1,17 @@
 #include "transport/page_table.h"
 
-#include <fstream>
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "prescient/backend.h"
+#include "testutil/testutil.h"
 
 namespace prescient {
 namespace {
-
-// This process's resident memory and page tables, in bytes.
-uint64_t ResidentAndPageTableBytes() {
-  std::ifstream status("/proc/self/status");
-  uint64_t kib = 0;
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("VmRSS:") || line.starts_with("VmPTE:")) kib += std::stoull(line.substr(6));
-  }
-  return kib << 10;
-}
 
 // Issue 18, item 4: scattered pages hold three times their size, and the
 // memory node's capacity counted only the pages.
@@ -27,7 +19,7 @@ TEST(PageTable, HeldBytesCountWhatScatteredPagesReallyHold) {
   std::vector<std::byte> page(kPageSize, std::byte{7});
   for (uint64_t stride : {uint64_t{1}, uint64_t{7}, uint64_t{512}, uint64_t{1000003}}) {
     PageTable table;
-    const uint64_t before = ResidentAndPageTableBytes();
+    const uint64_t before = testing::ResidentAndPageTableBytes(getpid());
     std::vector<uint64_t> page_nos;
     for (uint64_t i = 0; i < 4000; ++i) page_nos.push_back(i * stride);
     const uint64_t predicted = table.BytesToHold(page_nos);
@@ -39,7 +31,7 @@ TEST(PageTable, HeldBytesCountWhatScatteredPagesReallyHold) {
       ASSERT_TRUE(inserted);
       added += held_added;
     }
-    const uint64_t grown = ResidentAndPageTableBytes() - before;
+    const uint64_t grown = testing::ResidentAndPageTableBytes(getpid()) - before;
     EXPECT_EQ(added, table.held_bytes()) << stride;
     EXPECT_EQ(predicted, table.held_bytes()) << stride;
 #if !defined(__SANITIZE_ADDRESS__)  // its shadow memory grows too
