@@ -43,6 +43,7 @@ struct DlrmArgs {
   double lr = 0.05, sparse_lr = 0.05;
   int threads = 1;
   TokenFlags token;
+  std::string memnode_token;  // what `token` resolves to, read once by Train
 };
 
 int Fail(const std::string& message) {
@@ -102,7 +103,7 @@ Status MakeStore(const DlrmArgs& a, const DlrmOptions& o, std::unique_ptr<Embedd
   if (a.store == "memnode") {
     Status st;
     RemotePoolOptions remote;
-    PRESCIENT_RETURN_IF_ERROR(TokenFromFlags(a.token, &remote.token));
+    remote.token = a.memnode_token;
     auto store = RemoteEmbeddingStore::Connect(a.memnode, remote, &st);
     if (store == nullptr) return st;
     // Start() checks the shapes; the rows must also have begun from this seed.
@@ -170,8 +171,8 @@ int Train(DlrmArgs a) {
   if (!a.pool.empty()) a.store = "pool";
   if (!a.memnode.empty()) a.store = "memnode";
   if (a.store != "memnode" && !a.token.file.empty()) return Fail("--token-file is only used with --memnode; add --memnode HOST:PORT or drop --token-file");
-  if (std::string token; a.store == "memnode") {
-    if (Status s = TokenFromFlags(a.token, &token); !s.ok()) return Fail(s.message());
+  if (a.store == "memnode") {
+    if (Status s = TokenFromFlags(a.token, &a.memnode_token); !s.ok()) return Fail(s.message());
   }
   if (a.store != "pool" && (!a.pool_latency.empty() || a.pool_undo_log != "auto")) return Fail("--pool-latency and --pool-undo-log need --pool FILE (a memory node takes its own)");
   DlrmOptions o;

@@ -55,11 +55,15 @@ void SleepMs(long ms) {
   nanosleep(&t, nullptr);
 }
 
-void SignalGroups(int sig) {
+// Sends `sig` (0: none, only a check) to every recorded group; true when
+// any of them still exists.
+bool SignalGroups(int sig) {
+  bool any = false;
   for (std::atomic<pid_t>& group : g_live_groups) {
     const pid_t g = group.load(std::memory_order_acquire);
-    if (g > 0) kill(-g, sig);
+    if (g > 0 && kill(-g, sig) == 0) any = true;
   }
+  return any;
 }
 
 void StopChildrenAndDie(int sig) {
@@ -68,15 +72,7 @@ void StopChildrenAndDie(int sig) {
   SignalGroups(SIGTERM);
   // A second to end cleanly (prescient run passes SIGTERM on to its
   // program), then whatever is left is killed.
-  for (int i = 0; i < 100; ++i) {
-    bool any = false;
-    for (std::atomic<pid_t>& group : g_live_groups) {
-      const pid_t g = group.load(std::memory_order_acquire);
-      any = any || (g > 0 && kill(-g, 0) == 0);
-    }
-    if (!any) break;
-    SleepMs(10);
-  }
+  for (int i = 0; i < 100 && SignalGroups(0); ++i) SleepMs(10);
   SignalGroups(SIGKILL);
   // Then what the signal would have done (the handler was installed with
   // SA_RESETHAND, so the default action is back).

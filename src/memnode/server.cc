@@ -212,7 +212,7 @@ void MemnodeServer::DropOldestHandshakeIfFull() {
 void MemnodeServer::Reject(UniqueFd fd, const std::string& peer) {
   spdlog::warn("refusing connection from {}: {} connections are open or closing", peer, sessions_.size());
   auto frame = wire::EncodeError(static_cast<uint16_t>(wire::Op::kHello), 0,
-                                 Status::Unavailable(fmt::format("memory node is serving its maximum of {} connections; try again later", options_.max_connections)));
+                                 NodeServesItsMostClients(options_.max_connections));
   send(fd.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   shutdown(fd.get(), SHUT_WR);
   // Swallow what the client already sent, so closing does not reset the

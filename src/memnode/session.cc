@@ -33,6 +33,10 @@ bool TokenMatches(std::string_view given, std::string_view expected) {
 
 }  // namespace
 
+Status NodeServesItsMostClients(int max_clients) {
+  return Status::Unavailable(fmt::format("memory node is serving its maximum of {} connections; try again later", max_clients));
+}
+
 // The dispatch table. Adding an op (e.g. the embedding-pool ops in the
 // reserved 0x0100-0x01FF range) means adding a handler and a line here.
 const Session::OpEntry Session::kOps[] = {
@@ -51,8 +55,10 @@ Session::Session(MemnodeShared* shared, int fd, std::string peer, std::atomic<in
 
 Session::~Session() {
   if (shared_->pool != nullptr) shared_->pool->SessionEnded(reinterpret_cast<uintptr_t>(this));
-  if (ns_ != nullptr) shared_->store.Detach(ns_);
-  if (holds_client_slot_) shared_->clients.fetch_sub(1, std::memory_order_relaxed);
+  if (ns_ != nullptr) {
+    shared_->store.Detach(ns_);
+    shared_->clients.fetch_sub(1, std::memory_order_relaxed);
+  }
   shared_->connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -172,9 +178,8 @@ Session::Outcome Session::Hello(std::span<const std::byte> payload) {
   if (shared_->clients.fetch_add(1, std::memory_order_acq_rel) >= shared_->max_clients) {
     shared_->clients.fetch_sub(1, std::memory_order_relaxed);
     spdlog::warn("refusing client {}: already serving {} clients", peer_, shared_->max_clients);
-    return {Status::Unavailable(fmt::format("memory node is serving its maximum of {} connections; try again later", shared_->max_clients)), true};
+    return {NodeServesItsMostClients(shared_->max_clients), true};
   }
-  holds_client_slot_ = true;
   ns_ = shared_->store.Attach(hello.namespace_id);
   spdlog::info("client {} connected (namespace {:016x})", peer_, hello.namespace_id);
   wire::HelloResponse response;

@@ -39,6 +39,9 @@ struct MemnodeShared {
   std::atomic<uint64_t> pages_written{0};
 };
 
+// The refusal a client gets when the node already serves `max_clients`.
+Status NodeServesItsMostClients(int max_clients);
+
 class Session {
  public:
   // `stage` is the server's record of this connection (SessionStage).
@@ -76,8 +79,7 @@ class Session {
   const int fd_;
   const std::string peer_;
   std::atomic<int>* const stage_;
-  bool holds_client_slot_ = false;
-  std::shared_ptr<PageStore::Namespace> ns_;  // set by HELLO
+  std::shared_ptr<PageStore::Namespace> ns_;  // set by HELLO, which also takes a client slot
   std::vector<std::byte> in_;   // request payload
   std::vector<std::byte> out_;  // reply payload
 };
